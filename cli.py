@@ -1,0 +1,254 @@
+"""Edge: the `newsqa` command. Flags and environment in, calls into ingest/rag/eval, text or JSON out."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from settings import env_default, env_help
+
+
+def _index_option(function: Any) -> Any:
+    return click.option("--index", "index_dir", type=click.Path(path_type=Path), default=lambda: env_default("index"),
+                        show_default=False, help=env_help("index"))(function)
+
+
+def _chroma_option(function: Any) -> Any:
+    return click.option("--chroma-url", default=lambda: env_default("chroma-url"), help=env_help("chroma-url"))(function)
+
+
+def _json_option(function: Any) -> Any:
+    return click.option("--json", "as_json", is_flag=True, help="print JSON instead of text")(function)
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _fail(message: str) -> None:
+    """One line on stderr and exit 1: what a user sees instead of a traceback."""
+    click.echo(f"newsqa: {message}", err=True)
+    sys.exit(1)
+
+
+def _check_date(value: str | None, flag: str) -> str | None:
+    from ingest.articles import normalise_date
+
+    if value and (normalise_date(value) is None or len(value) != 10):
+        _fail(f"{flag} must be YYYY-MM-DD")
+    return value
+
+
+@click.group()
+@click.version_option(package_name="newsqa")
+def main() -> None:
+    """newsqa: ask questions of a Chinese newspaper archive and get answers cited to the source text."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@_index_option
+@click.option("--date", help="issue date YYYY-MM-DD for files that carry none")
+@click.option("--model", default=lambda: env_default("model"), help=env_help("model"))
+@_chroma_option
+@_json_option
+def ingest(paths: tuple[str, ...], index_dir: Path, date: str | None, model: str | None, chroma_url: str | None,
+           as_json: bool) -> None:
+    """Ingest issue files, directories (recursive) or globs into the index.
+
+    Example: newsqa ingest samples/ ../shared/data/xwlb/xwlb_2023.jsonl
+    """
+    from ingest.errors import IndexBusy, IndexMismatch
+    from ingest.pipeline import IngestConfig, ingest_paths
+
+    _check_date(date, "--date")
+    config = IngestConfig(model=model, date=date, chroma_url=chroma_url)
+    try:
+        with _progress_bar() as progress:
+            report = ingest_paths(list(paths), index_dir, config, progress=progress)
+    except (IndexBusy, IndexMismatch, ValueError) as exc:
+        _fail(str(exc))
+    if as_json:
+        _print_json(report.as_json())
+    else:
+        click.echo(
+            f"{report.files} files: {report.articles_added} articles added, {report.articles_replaced} replaced, "
+            f"{report.articles_unchanged} unchanged; {report.chunks_added} chunks in {report.seconds:.1f}s "
+            f"({report.embed_seconds:.1f}s embedding with {report.runtime})"
+        )
+    for error in report.errors:
+        click.echo(f"error: {error['path']}: {error['error']}", err=True)
+    if report.errors:
+        sys.exit(1)
+
+
+class _progress_bar:
+    """A tqdm bar on stderr fed by ingest's progress callback."""
+
+    def __enter__(self) -> Any:
+        self._bar: Any = None
+
+        def update(done: int, total: int, what: str) -> None:
+            from tqdm import tqdm
+
+            if self._bar is None:
+                self._bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr, dynamic_ncols=True)
+            self._bar.update(done - self._bar.n)
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _open_index(index_dir: Path, chroma_url: str | None = None) -> Any:
+    from ingest.index import Index
+
+    try:
+        return Index.open(index_dir, chroma_url)
+    except FileNotFoundError as exc:
+        _fail(str(exc))
+
+
+@main.command(name="list")
+@_index_option
+@_json_option
+def list_articles(index_dir: Path, as_json: bool) -> None:
+    """List the indexed articles: id, title, date, source, chunks.
+
+    Example: newsqa list --json
+    """
+    rows = [
+        {"id": s.article.id, "title": s.article.title, "date": s.article.date or s.article.meta.get("date_text"),
+         "source": s.article.source, "chunks": s.chunks}
+        for s in _open_index(index_dir).list_articles()
+    ]
+    if as_json:
+        _print_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['id']}  {row['date'] or '-':10}  {row['chunks']:3d}  {row['title']}  ({row['source']})")
+
+
+@main.command()
+@click.argument("article_id")
+@_index_option
+@_json_option
+def show(article_id: str, index_dir: Path, as_json: bool) -> None:
+    """Show one article's cleaned full text and metadata.
+
+    Example: newsqa show 0e703f5fd16e0502
+    """
+    article = _open_index(index_dir).get_article(article_id)
+    if article is None:
+        _fail(f"no article with id {article_id!r}; `newsqa list` shows the ids")
+    if as_json:
+        _print_json({"id": article.id, "title": article.title, "date": article.date, "source": article.source,
+                     "meta": article.meta, "text": article.text})
+        return
+    click.echo(f"{article.title}\n{article.date or article.meta.get('date_text') or ''}  {article.source}\n")
+    click.echo(article.text)
+
+
+def _engine(index_dir: Path, chroma_url: str | None) -> Any:
+    from ingest.errors import IndexMismatch
+    from rag.engine import Engine
+
+    try:
+        return Engine(index_dir, chroma_url=chroma_url)
+    except (FileNotFoundError, IndexMismatch) as exc:
+        _fail(str(exc))
+
+
+def _print_answer(answer: Any) -> None:
+    click.echo(answer.answer)
+    for c in answer.citations:
+        click.echo(f"  [{c.n}] 《{c.title}》 {c.date or ''} {c.source}: {c.quote}")
+
+
+@main.command()
+@click.argument("question", required=False)
+@_index_option
+@click.option("-k", "--k", "k", type=int, default=None, help="fused chunks to answer from (default 8)")
+@click.option("--since", help="only articles dated on or after YYYY-MM-DD")
+@click.option("--until", help="only articles dated on or before YYYY-MM-DD")
+@click.option("--source", help="only articles from this file or archive name")
+@click.option("--questions", "questions_file", type=click.Path(exists=True, path_type=Path),
+              help="answer every {qid, question} line of a JSONL file; one JSON result per line")
+@_chroma_option
+@_json_option
+def ask(question: str | None, index_dir: Path, k: int | None, since: str | None, until: str | None,
+        source: str | None, questions_file: Path | None, chroma_url: str | None, as_json: bool) -> None:
+    """Answer a question with numbered citations.
+
+    Example: newsqa ask "王宏伟提出了哪几点要求"
+    """
+    from rag.retrieve import SearchFilter
+
+    if not question and not questions_file:
+        _fail("give a question, or --questions FILE.jsonl")
+    filters = SearchFilter(_check_date(since, "--since"), _check_date(until, "--until"), source)
+    engine = _engine(index_dir, chroma_url)
+    if questions_file:
+        for line_no, line in enumerate(questions_file.read_text(encoding="utf-8-sig").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                result = engine.ask(item["question"], item.get("history") or [], filters, k).as_json()
+            except (json.JSONDecodeError, KeyError, TypeError):
+                result = {"error": f"{questions_file}:{line_no}: not a JSON object with a 'question'"}
+                item = {}
+            click.echo(json.dumps({"qid": item.get("qid"), **result}, ensure_ascii=False))
+        return
+    answer = engine.ask(question or "", [], filters, k)
+    if as_json:
+        _print_json(answer.as_json())
+    else:
+        _print_answer(answer)
+
+
+@main.command()
+@_index_option
+@_chroma_option
+def chat(index_dir: Path, chroma_url: str | None) -> None:
+    """Chat in the terminal; follow-up questions use the earlier ones. Empty line or Ctrl-D ends.
+
+    Example: newsqa chat
+    """
+    engine = _engine(index_dir, chroma_url)
+    history: list[str] = []
+    while True:
+        try:
+            question = input("问> ").strip()
+        except EOFError:
+            break
+        if not question:
+            break
+        answer = engine.ask(question, history)
+        _print_answer(answer)
+        history.append(question)
+
+
+@main.command()
+@_index_option
+@click.option("--host", default=lambda: env_default("host"), help=env_help("host"))
+@click.option("--port", type=int, default=lambda: int(env_default("port") or 7860), help=env_help("port"))
+@_chroma_option
+def serve(index_dir: Path, host: str, port: int, chroma_url: str | None) -> None:
+    """Start the chat page (binds 127.0.0.1 unless told otherwise).
+
+    Example: newsqa serve --port 7860
+    """
+    import app
+
+    app.serve(index_dir=index_dir, host=host, port=port, chroma_url=chroma_url)
+
+
+if __name__ == "__main__":
+    main()

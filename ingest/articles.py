@@ -1,0 +1,120 @@
+"""Split cleaned documents into articles with title, date and source; ids from content."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ingest.clean import clean_text, is_heading
+from ingest.read import Document
+
+_ISO_DATE = re.compile(r"(?<!\d)(\d{4})[-_.年]?(\d{2})[-_.月]?(\d{2})(?!\d)")
+_MONTH_DAY = re.compile(r"(\d{1,2})月(\d{1,2})日")
+_MAX_TITLE = 40
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article: `text` is the cleaned body, one paragraph per line, that chunk offsets point into."""
+
+    id: str
+    title: str
+    date: str | None  # YYYY-MM-DD, or None when the year is unknown
+    source: str
+    text: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def content_hash(self) -> str:
+        """Changes whenever anything stored about the article changes."""
+        basis = "\x1f".join([self.title, self.date or "", self.source, self.text, repr(sorted(self.meta.items()))])
+        return hashlib.sha1(basis.encode("utf-8")).hexdigest()
+
+
+def date_from_name(name: str) -> str | None:
+    """A YYYY-MM-DD or YYYYMMDD date in a file name, if it is a real calendar date."""
+    for year, month, day in _ISO_DATE.findall(name):
+        if 1900 <= int(year) <= 2100 and 1 <= int(month) <= 12 and 1 <= int(day) <= 31:
+            return f"{year}-{month}-{day}"
+    return None
+
+
+def normalise_date(value: str | None) -> str | None:
+    """YYYY-MM-DD from the common spellings of a full date; None when there is no full date."""
+    if not value:
+        return None
+    return date_from_name(str(value))
+
+
+def _lead_date(text: str, issue_date: str | None) -> tuple[str | None, str | None]:
+    """(resolved date, month-day as written) from the lead's 11月15日, using the issue's year."""
+    match = _MONTH_DAY.search(text[:120])
+    if not match:
+        return issue_date, None
+    written = match.group(0)
+    if not issue_date:
+        return None, written  # no year known: keep what the paper says, invent nothing
+    month, day = int(match.group(1)), int(match.group(2))
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return issue_date, written
+    return f"{issue_date[:4]}-{month:02d}-{day:02d}", written
+
+
+def article_id(source: str, title: str, date: str | None, ordinal: int = 0) -> str:
+    """Stable id from what the article is, never from file times or positions in a batch."""
+    basis = f"{source}\x1f{title}\x1f{date or ''}\x1f{ordinal}"
+    return hashlib.sha1(basis.encode("utf-8")).hexdigest()[:16]
+
+
+def _sections(text: str) -> list[tuple[str | None, list[str]]]:
+    """(heading, paragraphs) runs of a cleaned issue; text before any heading has heading None."""
+    sections: list[tuple[str | None, list[str]]] = [(None, [])]
+    for line in text.split("\n"):
+        if is_heading(line):
+            sections.append((line.lstrip("#").strip(), []))
+        else:
+            sections[-1][1].append(line)
+    return [(title, body) for title, body in sections if body or title]
+
+
+def _fallback_title(body: list[str], source: str) -> tuple[str, list[str]]:
+    first = body[0] if body else ""
+    if first and len(first) <= _MAX_TITLE and first[-1] not in "。！？!?；;，,":
+        return first, body[1:]
+    return source.rsplit(".", 1)[0], body
+
+
+def split_document(document: Document, issue_date: str | None = None) -> list[Article]:
+    """Split one decoded document into articles.
+
+    A JSONL record is one article; an issue file is split at its `#`/`##` headings.
+    Dates: the record's date, else the issue date (file name or --date), then the lead's
+    month-day resolved with that year; without a year the date stays None.
+    """
+    text = clean_text(document.text)
+    issue_date = normalise_date(document.date) or issue_date or date_from_name(document.source)
+    if document.is_record:
+        body = [line for line in text.split("\n") if not is_heading(line)] or [text]
+        title = document.title or _fallback_title(body, document.source)[0]
+        date, written = (issue_date, None) if document.date else _lead_date("\n".join(body), issue_date)
+        meta = dict(document.meta, **({"date_text": written} if written else {}))
+        art_id = document.record_id or article_id(document.source, title, date)
+        return [Article(art_id, title, date, document.source, "\n".join(body), meta)]
+    articles: list[Article] = []
+    seen: dict[str, int] = {}
+    for heading, body in _sections(text):
+        if not body:
+            continue  # a heading with no text under it is not an article
+        title, body = (heading, body) if heading else _fallback_title(body, document.source)
+        if not body:
+            continue
+        joined = "\n".join(body)
+        date, written = _lead_date(joined, issue_date)
+        key = f"{title}\x1f{date}"
+        ordinal = seen.get(key, 0)
+        seen[key] = ordinal + 1
+        meta = {"date_text": written} if written else {}
+        articles.append(Article(article_id(document.source, title, date, ordinal), title, date, document.source, joined, meta))
+    return articles

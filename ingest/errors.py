@@ -1,0 +1,38 @@
+"""The few named errors of ingest; each carries what a user needs to act on it."""
+
+from __future__ import annotations
+
+
+class IngestError(Exception):
+    """One input could not be ingested; the rest of the batch goes on.
+
+    `reason` is plain English for the CLI; `reason_zh` is the same in Chinese for the page.
+    """
+
+    def __init__(self, path: str, reason: str, reason_zh: str | None = None) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+        self.reason_zh = reason_zh or reason
+
+
+class IndexMismatch(Exception):
+    """The index was built with another embedding model or schema than the one asked for."""
+
+    def __init__(self, index_dir: str, expected: str, found: str) -> None:
+        super().__init__(
+            f"the index at {index_dir} was built with {found}, but {expected} was asked for; "
+            f"rebuild it: remove {index_dir} and run `newsqa ingest` again with the new model"
+        )
+        self.expected = expected
+        self.found = found
+
+
+class IndexBusy(Exception):
+    """Another process is writing to the index (one writer at a time)."""
+
+    def __init__(self, index_dir: str) -> None:
+        super().__init__(
+            f"another ingest is writing to {index_dir}; wait for it to finish and try again"
+        )
+        self.index_dir = index_dir

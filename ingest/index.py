@@ -1,0 +1,362 @@
+"""The index: an article store (SQLite, the source of truth), Chroma vectors and a bm25s index.
+
+Layout of an index directory:
+    articles.sqlite   articles, chunks (with their BM25 tokens) and what built the index
+    chroma/           Chroma's persistent store (unless a Chroma server is used)
+    bm25/             bm25s arrays (memory-mapped on load) and the chunk ids in their order
+    write.lock        held by the one process that writes
+
+Invariant: after every write, Chroma and BM25 hold exactly the chunk ids of the article store.
+Writes go Chroma first, then one SQLite transaction, then BM25; a crash in between leaves Chroma
+with extra ids, which the next writer removes (`_repair`), and re-running the ingest redoes the rest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import shutil
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ingest.articles import Article
+from ingest.chunk import Chunk
+from ingest.errors import IndexBusy, IndexMismatch
+from ingest.tokens import DEFAULT_TOKENIZER, get_tokenizer
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ingest.embed import Embedder
+
+SCHEMA_VERSION = "1"
+COLLECTION = "newsqa_chunks"
+_SCHEMA = """
+create table if not exists info (key text primary key, value text not null);
+create table if not exists articles (
+    id text primary key, title text not null, date text, source text not null, text text not null,
+    hash text not null, meta text not null, added_at real not null);
+create table if not exists chunks (
+    id text primary key, article_id text not null references articles(id), n integer not null,
+    start integer not null, "end" integer not null, paragraph integer not null, tokens text not null);
+create index if not exists chunks_by_article on chunks(article_id, n);
+"""
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """An article as the store holds it, with its chunk count."""
+
+    article: Article
+    chunks: int
+    added_at: float
+
+
+def date_number(date: str | None) -> int:
+    """20231125 for 2023-11-25, 0 for no date: Chroma compares numbers, not strings."""
+    return int(date.replace("-", "")) if date else 0
+
+
+def _row_to_article(row: sqlite3.Row) -> Article:
+    return Article(row["id"], row["title"], row["date"], row["source"], row["text"], json.loads(row["meta"]))
+
+
+def _chroma_client(path: Path, url: str | None) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    settings = ChromaSettings(anonymized_telemetry=False)
+    if url:
+        from urllib.parse import urlparse
+
+        parsed = urlparse(url)
+        return chromadb.HttpClient(
+            host=parsed.hostname or "127.0.0.1", port=parsed.port or 8000, ssl=parsed.scheme == "https", settings=settings
+        )
+    return chromadb.PersistentClient(path=str(path), settings=settings)
+
+
+def _describe(info: dict[str, str]) -> str:
+    return f"model {info['model']} (dim {info['dim']}, tokenizer {info['tokenizer']}, schema {info['schema']})"
+
+
+class Index:
+    """One index directory. Readers may be many; a writer must hold `writing()`."""
+
+    def __init__(self, directory: Path, chroma_url: str | None = None) -> None:
+        self.directory = Path(directory)
+        self.chroma_url = chroma_url
+        self._db: sqlite3.Connection | None = None
+        self._collection: Any = None
+        self._vector_store: Any = None
+        self._bm25: Any = None
+        self._bm25_ids: list[str] = []
+        self._bm25_generation: str | None = None
+
+    # ---- opening and describing -------------------------------------------------------------
+    @classmethod
+    def open(cls, directory: Path, chroma_url: str | None = None) -> Index:
+        """Open an existing index for reading.
+
+        Raises:
+            FileNotFoundError: no index there yet (say how to make one).
+        """
+        if not (Path(directory) / "articles.sqlite").exists():
+            raise FileNotFoundError(f"no index at {directory}; create one with `newsqa ingest PATH --index {directory}`")
+        return cls(directory, chroma_url)
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.directory / "articles.sqlite", timeout=30, check_same_thread=False)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("pragma journal_mode=wal")
+            self._db.executescript(_SCHEMA)
+        return self._db
+
+    def info(self) -> dict[str, str]:
+        """What built the index: schema, model, dim, tokenizer, generation."""
+        return {row["key"]: row["value"] for row in self.db.execute("select key, value from info")}
+
+    def check_model(self, embedder: Embedder, tokenizer: str = DEFAULT_TOKENIZER) -> None:
+        """Record the model on first use; refuse another model or tokenizer later.
+
+        Raises:
+            IndexMismatch: the index was built with another model, dimension or tokenizer.
+        """
+        info = self.info()
+        wanted = {"schema": SCHEMA_VERSION, "model": embedder.name, "dim": str(embedder.dim), "tokenizer": tokenizer}
+        if not info.get("model"):
+            with self.db:
+                self.db.executemany("insert or replace into info values (?, ?)", wanted.items())
+            return
+        found = {key: info.get(key, "") for key in wanted}
+        if found != wanted:
+            raise IndexMismatch(str(self.directory), _describe(wanted), _describe(found))
+
+    @property
+    def tokenizer_name(self) -> str:
+        return self.info().get("tokenizer", DEFAULT_TOKENIZER)
+
+    # ---- the vector store (Chroma through llama-index) -----------------------------------------
+    @property
+    def vector_store(self) -> Any:
+        if self._vector_store is None:
+            from llama_index.vector_stores.chroma import ChromaVectorStore
+
+            client = _chroma_client(self.directory / "chroma", self.chroma_url)
+            self._collection = client.get_or_create_collection(COLLECTION, metadata={"hnsw:space": "cosine"})
+            self._vector_store = ChromaVectorStore(chroma_collection=self._collection)
+        return self._vector_store
+
+    @property
+    def collection(self) -> Any:
+        _ = self.vector_store
+        return self._collection
+
+    # ---- writing ------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def writing(self, wait_seconds: float = 0.0) -> Iterator[Index]:
+        """Hold the single-writer lock; Chroma is not safe for several writer processes.
+
+        Raises:
+            IndexBusy: another process holds the lock for longer than `wait_seconds`.
+        """
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with open(self.directory / "write.lock", "w") as lock:
+            deadline = time.monotonic() + wait_seconds
+            while True:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise IndexBusy(str(self.directory)) from None
+                    time.sleep(0.2)
+            try:
+                self._repair()
+                yield self
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _repair(self) -> None:
+        """Drop Chroma ids the store does not know (a crash between the two writes)."""
+        known = {row[0] for row in self.db.execute("select id from chunks")}
+        stored = set(self.collection.get(include=[])["ids"])
+        extra = sorted(stored - known)
+        if extra:
+            self.vector_store.delete_nodes(extra)
+        missing = {chunk_id.rsplit(":", 1)[0] for chunk_id in known - stored}
+        if missing:  # vectors lost: forget those articles so the next ingest adds them again
+            with self.db:
+                self.db.executemany("delete from chunks where article_id = ?", [(a,) for a in missing])
+                self.db.executemany("delete from articles where id = ?", [(a,) for a in missing])
+        if extra or missing or self._stored_generation() != self.info().get("generation"):
+            self.rebuild_bm25()
+
+    def article_hashes(self) -> dict[str, str]:
+        """{article id: content hash} of everything stored."""
+        return {row[0]: row[1] for row in self.db.execute("select id, hash from articles")}
+
+    def put_articles(
+        self, items: list[tuple[Article, list[Chunk], list[list[str]]]], vectors: np.ndarray
+    ) -> None:
+        """Add or replace articles with their chunks, BM25 tokens and one vector per chunk.
+
+        Call inside `writing()`, then `rebuild_bm25()` once the batch is done.
+        """
+        from llama_index.core.schema import TextNode
+
+        ids = [a.id for a, _, _ in items]
+        old = [row[0] for row in self.db.execute(f"select id from chunks where article_id in ({','.join('?' * len(ids))})", ids)]
+        if old:
+            self.vector_store.delete_nodes(old)
+        nodes = []
+        row = 0
+        for article, chunks, _tokens in items:
+            for chunk in chunks:
+                metadata = {"article_id": article.id, "title": article.title, "date": article.date or "",
+                            "date_num": date_number(article.date), "source": article.source,
+                            "n": chunk.n, "start": chunk.start, "end": chunk.end}
+                node = TextNode(id_=chunk.id, text=chunk.text, metadata=metadata, embedding=vectors[row].tolist())
+                nodes.append(node)
+                row += 1
+        if nodes:
+            self.vector_store.add(nodes)
+        now = time.time()
+        with self.db:
+            self.db.executemany("delete from chunks where article_id = ?", [(i,) for i in ids])
+            self.db.executemany(
+                "insert or replace into articles values (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(a.id, a.title, a.date, a.source, a.text, a.content_hash, json.dumps(a.meta, ensure_ascii=False), now)
+                 for a, _, _ in items],
+            )
+            self.db.executemany(
+                "insert into chunks values (?, ?, ?, ?, ?, ?, ?)",
+                [(c.id, c.article_id, c.n, c.start, c.end, c.paragraph, " ".join(t))
+                 for _, chunks, tokens in items for c, t in zip(chunks, tokens)],
+            )
+            self._bump_generation()
+
+    def delete_article(self, article_id: str) -> bool:
+        """Remove one article everywhere; call inside `writing()`, then `rebuild_bm25()`."""
+        old = [row[0] for row in self.db.execute("select id from chunks where article_id = ?", (article_id,))]
+        if old:
+            self.vector_store.delete_nodes(old)
+        with self.db:
+            gone = self.db.execute("delete from articles where id = ?", (article_id,)).rowcount
+            self.db.execute("delete from chunks where article_id = ?", (article_id,))
+            self._bump_generation()
+        return bool(gone)
+
+    def _bump_generation(self) -> None:
+        self.db.execute("insert or replace into info values ('generation', ?)", (f"{time.time_ns()}",))
+
+    # ---- BM25 ---------------------------------------------------------------------------------
+    def _stored_generation(self) -> str | None:
+        path = self.directory / "bm25" / "newsqa.json"
+        return json.loads(path.read_text())["generation"] if path.exists() else None
+
+    def rebuild_bm25(self) -> None:
+        """Rebuild BM25 from the stored tokens (no re-tokenising) and swap it in by rename."""
+        import bm25s
+
+        rows = self.db.execute("select id, tokens from chunks order by article_id, n").fetchall()
+        ids = [row[0] for row in rows]
+        staging = self.directory / "bm25.new"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        if rows:
+            retriever = bm25s.BM25()
+            retriever.index([row[1].split(" ") if row[1] else [""] for row in rows], show_progress=False)
+            retriever.save(str(staging))
+        generation = self.info().get("generation", "")
+        (staging / "newsqa.json").write_text(json.dumps({"generation": generation, "ids": ids}))
+        final = self.directory / "bm25"
+        old = self.directory / "bm25.old"
+        shutil.rmtree(old, ignore_errors=True)
+        if final.exists():
+            final.rename(old)
+        staging.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+        self._bm25_generation = None
+
+    def bm25(self) -> tuple[Any, list[str]]:
+        """(bm25s retriever or None when empty, chunk ids in its order); reloaded after a write."""
+        generation = self._stored_generation()
+        if generation != self._bm25_generation:
+            import bm25s
+
+            folder = self.directory / "bm25"
+            ids = json.loads((folder / "newsqa.json").read_text())["ids"] if generation is not None else []
+            self._bm25 = bm25s.BM25.load(str(folder), mmap=True) if ids else None
+            self._bm25_ids = ids
+            self._bm25_generation = generation
+        return self._bm25, self._bm25_ids
+
+    # ---- reading ------------------------------------------------------------------------------
+    def list_articles(self) -> list[StoredArticle]:
+        """Every article, newest date first, with its chunk count."""
+        rows = self.db.execute(
+            "select a.*, (select count(*) from chunks c where c.article_id = a.id) as n_chunks "
+            "from articles a order by coalesce(a.date, '') desc, a.source, a.rowid"
+        ).fetchall()
+        return [StoredArticle(_row_to_article(r), r["n_chunks"], r["added_at"]) for r in rows]
+
+    def get_article(self, article_id: str) -> Article | None:
+        row = self.db.execute("select * from articles where id = ?", (article_id,)).fetchone()
+        return _row_to_article(row) if row else None
+
+    def chunks_of(self, article_id: str) -> list[Chunk]:
+        rows = self.db.execute(
+            'select article_id, n, start, "end", paragraph from chunks where article_id = ? order by n', (article_id,)
+        ).fetchall()
+        article = self.get_article(article_id)
+        text = article.text if article else ""
+        return [Chunk(r[0], r[1], text[r[2] : r[3]], r[2], r[3], r[4]) for r in rows]
+
+    def chunk_rows(self, chunk_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """{chunk id: its offsets, text and article fields} for the ids that exist."""
+        if not chunk_ids:
+            return {}
+        rows = self.db.execute(
+            'select c.id, c.article_id, c.n, c.start, c."end", c.paragraph, a.title, a.date, a.source, '
+            'substr(a.text, c.start + 1, c."end" - c.start) as text '
+            f"from chunks c join articles a on a.id = c.article_id where c.id in ({','.join('?' * len(chunk_ids))})",
+            chunk_ids,
+        ).fetchall()
+        return {row["id"]: dict(row) for row in rows}
+
+    def chunk_dates_and_sources(self, chunk_ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(date numbers, sources) aligned to `chunk_ids` (the BM25 order); cached per generation."""
+        import numpy as np
+
+        key = (self.info().get("generation"), len(chunk_ids))
+        if getattr(self, "_filter_cache_key", None) != key:
+            rows = dict(
+                (row[0], (date_number(row[1]), row[2]))
+                for row in self.db.execute("select c.id, a.date, a.source from chunks c join articles a on a.id = c.article_id")
+            )
+            pairs = [rows.get(chunk_id, (0, "")) for chunk_id in chunk_ids]
+            self._filter_cache = (np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs], dtype=object))
+            self._filter_cache_key = key
+        return self._filter_cache
+
+    def counts(self) -> dict[str, Any]:
+        """Articles, chunks, sources and the date range, for `list` and the archive tab."""
+        row = self.db.execute(
+            "select count(*), count(distinct source), min(date), max(date) from articles"
+        ).fetchone()
+        chunks = self.db.execute("select count(*) from chunks").fetchone()[0]
+        return {"articles": row[0], "sources": row[1], "chunks": chunks, "first_date": row[2], "last_date": row[3]}
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None

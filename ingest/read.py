@@ -1,0 +1,240 @@
+"""Read input files into decoded documents: one reader per format, strict decoding.
+
+A `Document` is what a file (or one JSONL line) holds before cleaning: text plus whatever the
+record says about itself. Issue files may hold several articles; splitting happens later.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ingest.errors import IngestError
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".docx", ".pdf", ".jsonl")
+_JSONL_TEXT_KEYS = ("content", "text")
+_JSONL_KNOWN_KEYS = ("id", "title", "date", "content", "text")
+
+
+@dataclass(frozen=True)
+class Document:
+    """Decoded text of one input (a whole issue file, or one JSONL record)."""
+
+    source: str  # file name, shown to users and part of article ids
+    text: str
+    record_id: str | None = None
+    title: str | None = None
+    date: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    is_record: bool = False  # a JSONL record is one article; an issue file may hold several
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """Documents read from one file plus per-line problems that did not stop the file."""
+
+    documents: list[Document]
+    errors: list[IngestError]
+
+
+def decode_bytes(data: bytes, path: str) -> str:
+    """Decode strictly: UTF-8 (BOM or not), then GB18030, then a detector; never drop bytes.
+
+    Raises:
+        IngestError: empty, binary, or undecodable input.
+    """
+    if not data.strip():
+        raise IngestError(path, "the file is empty", "文件是空的")
+    if b"\x00" in data[:8192]:
+        raise IngestError(path, "the file is binary, not text", "这是二进制文件，不是文本")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return _reject_control_chars(data.decode(encoding), path)
+        except UnicodeDecodeError:
+            continue
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise IngestError(path, "cannot decode the text (not UTF-8, GBK or GB18030)", "无法识别文件编码")
+    return _reject_control_chars(str(best), path)
+
+
+def _reject_control_chars(text: str, path: str) -> str:
+    # GB18030 decodes almost any byte string, so binary data must be caught by its content
+    sample = text[:4096]
+    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\n\r\t\f")
+    if controls > max(2, len(sample) // 100):
+        raise IngestError(path, "the file is binary, not text", "这是二进制文件，不是文本")
+    return text
+
+
+def _read_plain(path: Path) -> ReadResult:
+    text = decode_bytes(path.read_bytes(), str(path))
+    return ReadResult([Document(source=path.name, text=text)], [])
+
+
+def _read_html(path: Path) -> ReadResult:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(decode_bytes(path.read_bytes(), str(path)), "lxml")
+    for tag in soup(["script", "style", "noscript", "template", "iframe"]):
+        tag.decompose()
+    lines: list[str] = []
+    for element in soup.find_all(["h1", "h2", "h3", "p", "li", "pre", "td"]):
+        if element.find(["p", "li", "h1", "h2", "h3"]):
+            continue  # a container: its children are visited on their own
+        text = element.get_text(" ", strip=True)
+        if text:
+            prefix = "# " if element.name in ("h1", "h2") else ""
+            lines.append(prefix + text)
+    if not lines:
+        lines = [soup.get_text("\n", strip=True)]
+    return _checked(path, "\n\n".join(lines))
+
+
+def _read_docx(path: Path) -> ReadResult:
+    import docx
+
+    try:
+        document = docx.Document(str(path))
+    except Exception as exc:  # python-docx raises several unrelated types for broken files
+        raise IngestError(path.as_posix(), f"not a readable DOCX file ({exc})", "不是有效的 DOCX 文件") from exc
+    lines = []
+    for paragraph in document.paragraphs:
+        style = (paragraph.style.name if paragraph.style is not None else "") or ""
+        prefix = "# " if style.startswith(("Heading 1", "Heading 2", "Title")) else ""
+        if paragraph.text.strip():
+            lines.append(prefix + paragraph.text.strip())
+    return _checked(path, "\n\n".join(lines))
+
+
+def _read_pdf(path: Path) -> ReadResult:
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(str(path))
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except Exception as exc:  # pypdf raises many types for damaged files
+        raise IngestError(str(path), f"not a readable PDF file ({exc})", "不是有效的 PDF 文件") from exc
+    text = "\n\n".join(pages)
+    if not text.strip():
+        raise IngestError(
+            str(path), "the PDF has no text layer (scanned pages need OCR first)", "PDF 没有文字层（扫描件需要先做文字识别）"
+        )
+    return ReadResult([Document(source=path.name, text=text)], [])
+
+
+def _checked(path: Path, text: str) -> ReadResult:
+    if not text.strip():
+        raise IngestError(str(path), "the file holds no text", "文件中没有文字")
+    return ReadResult([Document(source=path.name, text=text)], [])
+
+
+def _read_jsonl(path: Path) -> ReadResult:
+    text = decode_bytes(path.read_bytes(), str(path))
+    documents: list[Document] = []
+    errors: list[IngestError] = []
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{line_no}"
+        try:
+            documents.append(_record_to_document(json.loads(line), path.name, where))
+        except json.JSONDecodeError as exc:
+            errors.append(IngestError(where, f"malformed JSON ({exc.msg})", "JSON 格式错误"))
+        except IngestError as exc:
+            errors.append(exc)
+    if not documents and not errors:
+        raise IngestError(str(path), "the file is empty", "文件是空的")
+    return ReadResult(documents, errors)
+
+
+def _record_to_document(record: object, source: str, where: str) -> Document:
+    if not isinstance(record, dict):
+        raise IngestError(where, "a JSONL line must be an object", "每行必须是一个 JSON 对象")
+    body = next((record[k] for k in _JSONL_TEXT_KEYS if k in record), None)
+    if not isinstance(body, str) or not body.strip():
+        raise IngestError(where, "the record has no text in 'content' or 'text'", "记录缺少正文（content 或 text）")
+    for key in ("id", "title", "date"):
+        value = record.get(key)
+        if value is not None and not isinstance(value, (str, int)):
+            raise IngestError(where, f"'{key}' must be a string", f"字段 {key} 必须是字符串")
+    meta = {k: v for k, v in record.items() if k not in _JSONL_KNOWN_KEYS}
+    return Document(
+        source=source,
+        text=body,
+        record_id=str(record["id"]) if record.get("id") not in (None, "") else None,
+        title=str(record["title"]) if record.get("title") else None,
+        date=str(record["date"]) if record.get("date") else None,
+        meta=meta,
+        is_record=True,
+    )
+
+
+_READERS: dict[str, Callable[[Path], ReadResult]] = {
+    ".txt": _read_plain,
+    ".md": _read_plain,
+    ".markdown": _read_plain,
+    ".html": _read_html,
+    ".htm": _read_html,
+    ".docx": _read_docx,
+    ".pdf": _read_pdf,
+    ".jsonl": _read_jsonl,
+}
+
+
+def read_file(path: Path) -> ReadResult:
+    """Read one file with the reader for its suffix.
+
+    Raises:
+        IngestError: the file is unreadable, of an unsupported type, empty, binary or undecodable.
+    """
+    reader = _READERS.get(path.suffix.lower())
+    if reader is None:
+        raise IngestError(
+            str(path),
+            f"unsupported file type '{path.suffix}' (supported: {', '.join(sorted(_READERS))})",
+            f"不支持的文件类型 {path.suffix}",
+        )
+    try:
+        return reader(path)
+    except OSError as exc:
+        raise IngestError(str(path), f"cannot read the file ({exc.strerror})", "无法读取文件") from exc
+
+
+def expand_paths(inputs: list[str]) -> Iterator[Path | IngestError]:
+    """Files named by paths, directories (recursive, supported types only) and globs, in order."""
+    import glob
+
+    seen: set[Path] = set()
+    for item in inputs:
+        matches = sorted(glob.glob(item, recursive=True)) if glob.has_magic(item) else [item]
+        if not matches:
+            yield IngestError(item, "no file matches this pattern", "没有匹配的文件")
+        for match in matches:
+            path = Path(match)
+            if path.is_dir():
+                files = sorted(p for p in _walk(path) if p.suffix.lower() in SUPPORTED_SUFFIXES)
+            elif path.exists() or path.is_symlink():
+                files = [path]
+            else:
+                yield IngestError(item, "no such file or directory", "文件或目录不存在")
+                continue
+            for file in files:
+                key = file.resolve() if file.exists() else file
+                if key not in seen:
+                    seen.add(key)
+                    yield file
+
+
+def _walk(directory: Path) -> Iterator[Path]:
+    # os.walk without followlinks cannot loop on symlinked directories
+    import os
+
+    for root, _dirs, names in os.walk(directory):
+        for name in names:
+            yield Path(root) / name

@@ -1,0 +1,99 @@
+"""Weigh a question's content words and tell whether a text answers it at all.
+
+Multilingual e5 puts almost any two Chinese news sentences above 0.8 cosine, so the dense score
+alone cannot say "not in the archive". The check that works here is lexical: the specific words
+of the question (names, places, numbers, nouns) must occur in the article that would be cited.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+# words that ask, not say: they never count as content
+_QUESTION_WORDS = {
+    "什么", "哪些", "哪几", "哪个", "哪位", "哪里", "哪儿", "哪天", "多少", "怎么", "怎样", "如何", "为什么", "是否", "有没有",
+    "几点", "几个", "几项", "几条", "几种", "哪几个", "哪几点", "时候", "时间", "日期", "地方", "内容", "情况", "方面",
+    "问题", "主要", "具体", "分别", "一下", "请问", "介绍", "报道", "文章", "新闻", "本报", "提到", "说", "谈到",
+    "他们", "她们", "我们", "进行", "有关", "相关", "哪", "谁",
+}
+_SPECIFIC = {"nr", "nrt", "nrfg", "ns", "nt", "nz", "eng", "j"}  # names, places, organisations, acronyms
+_CONTENT_PREFIXES = ("n", "v", "a", "l", "i", "m", "t", "s", "b", "f", "z")
+
+
+@dataclass(frozen=True)
+class Term:
+    """A content word of a question and how much it says about what is asked."""
+
+    word: str
+    weight: float
+    specific: bool
+
+
+def tag_words(text: str) -> list[tuple[str, str]]:
+    """(word, part-of-speech) pairs by jieba, quietly (jieba logs its dictionary load otherwise)."""
+    import jieba
+    import jieba.posseg as pseg
+
+    jieba.setLogLevel(60)
+    return [(pair.word, pair.flag) for pair in pseg.lcut(text)]
+
+
+@lru_cache(maxsize=2048)
+def question_terms(question: str) -> tuple[Term, ...]:
+    """Content words of the question, names and places weighted highest."""
+    terms: dict[str, Term] = {}
+    for pair_word, pair_flag in tag_words(question):
+        word, flag = pair_word.strip(), pair_flag
+        if len(word) < 2 or word in _QUESTION_WORDS or not (flag in _SPECIFIC or flag.startswith(_CONTENT_PREFIXES)):
+            continue
+        if flag == "m" and not any(ch.isdigit() for ch in word):
+            continue  # 几点 / 三个: counting words, not facts
+        specific = flag in _SPECIFIC or any(ch.isdigit() for ch in word)
+        weight = 3.0 if specific else 1.5 if flag.startswith("n") else 1.0
+        terms[word] = Term(word, weight, specific)
+    return tuple(terms.values())
+
+
+def _found(term: str, text: str) -> float:
+    """1 when the word occurs; for a longer word, the share of its bigrams that occur."""
+    if term.lower() in text.lower():
+        return 1.0
+    if len(term) < 3:
+        return 0.0
+    bigrams = [term[i : i + 2] for i in range(len(term) - 1)]
+    return 0.5 * sum(b in text for b in bigrams) / len(bigrams)
+
+
+def coverage(terms: tuple[Term, ...], text: str) -> float:
+    """Weighted share of the question's content words found in `text` (1.0 when there are none)."""
+    total = sum(t.weight for t in terms)
+    if not total:
+        return 1.0
+    return sum(t.weight * _found(t.word, text) for t in terms) / total
+
+
+def missing_specific(terms: tuple[Term, ...], text: str) -> list[str]:
+    """Names, places and numbers of the question that `text` never mentions."""
+    return [t.word for t in terms if t.specific and _found(t.word, text) < 0.5]
+
+
+_ASKED = re.compile(r"(?:哪些|哪几[个点项条种位家]?|什么|哪[一二三四五六七八九十两]+[个点项条种位家]?)([\u4e00-\u9fff]{2,6})")
+# categories every speech or report has: asking for them names no fact that could be missing
+_GENERIC_ASKED = {
+    "要求", "方面", "做法", "措施", "工作", "关系", "问题", "意见", "建议", "经验", "内容", "事项", "任务", "举措", "重点",
+    "部署", "安排", "指示", "讲话", "强调", "目标", "成效", "情况", "环节", "原则", "途径", "办法", "方式", "领导", "人员",
+}
+
+
+def asked_noun(question: str) -> str | None:
+    """The thing a question asks for by category: 「调研了哪些企业」 -> 企业; None for generic ones."""
+    match = _ASKED.search(question)
+    if not match:
+        return None
+    words = tag_words(match.group(1))
+    word = words[0][0] if words else ""
+    if len(word) < 2 or word in _GENERIC_ASKED or word in _QUESTION_WORDS:
+        return None
+    return word

@@ -1,0 +1,44 @@
+"""User-visible settings: one (name, environment variable, default, help) table.
+
+It feeds the CLI's `--help`, the README and the page; tests/test_settings.py checks they agree.
+Each variable is read here and only here, and only the edges (cli.py, app.py) call these.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str  # the CLI flag without dashes
+    env: str
+    default: str | None
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("index", "NEWSQA_INDEX", "data/index", "index directory"),
+    Setting("model", "NEWSQA_MODEL", None, "embedding model: sentence-transformers name or local path "
+            "(default intfloat/multilingual-e5-small, else the bundled 4-bit copy)"),
+    Setting("chroma-url", "NEWSQA_CHROMA_URL", None, "use a Chroma server (http://host:port) instead of the embedded store"),
+    Setting("host", "NEWSQA_HOST", "127.0.0.1", "address the chat page binds to"),
+    Setting("port", "NEWSQA_PORT", "7860", "port of the chat page"),
+    Setting("auth-user", "NEWSQA_AUTH_USER", None, "user name for the chat page's login (login is off when unset)"),
+    Setting("auth-password", "NEWSQA_AUTH_PASSWORD", None, "password for the chat page's login"),
+)
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def env_default(name: str) -> str | None:
+    """The value of setting `name`: its environment variable, else its default."""
+    setting = _BY_NAME[name]
+    return os.environ.get(setting.env) or setting.default
+
+
+def env_help(name: str) -> str:
+    """Help text of setting `name`, naming its environment variable."""
+    setting = _BY_NAME[name]
+    default = f"; default {setting.default}" if setting.default else ""
+    return f"{setting.help} (env {setting.env}{default})"

@@ -1,0 +1,335 @@
+"""Edge: the Gradio chat page. Chat with cited sources, the archive and its upload, the eval suite.
+
+Run `python app.py` or `newsqa serve`; the page binds 127.0.0.1 unless told otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: it reads this at import
+
+import re
+import threading
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import gradio as gr
+
+from app_render import (SourceView, answer_html, article_html, counts_markdown, example_questions, sources_html,
+                        title_matches)
+from settings import env_default
+
+if TYPE_CHECKING:
+    from rag.citations import Answer, Citation
+    from rag.engine import Engine
+
+UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".docx", ".pdf", ".jsonl"]  # ingest.read.SUPPORTED_SUFFIXES
+MAX_UPLOAD = "50mb"
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_EXAMPLE_SCAN = 300  # articles read for example questions; enough, and bounded on big archives
+_CSS = """
+.source-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 12px; margin: 8px 0; }
+.source-card.flash { outline: 2px solid var(--color-accent); }
+.source-meta { color: var(--body-text-color-subdued); font-size: 0.9em; }
+.passage, .article-text { white-space: pre-wrap; margin: 6px 0; }
+#sources { max-height: 85vh; overflow-y: auto; }
+mark { background: #ffe58f; padding: 0 1px; }
+"""
+# a [n] in an answer scrolls to its source card and opens the whole article
+_HEAD = """<script>
+document.addEventListener("click", (event) => {
+  const link = event.target.closest && event.target.closest("a.cite");
+  if (!link) return;
+  event.preventDefault();
+  const card = document.getElementById(link.getAttribute("href").slice(1));
+  if (!card) return;
+  const details = card.querySelector("details");
+  if (details) details.open = true;
+  card.scrollIntoView({behavior: "smooth", block: "center"});
+  card.classList.add("flash");
+  setTimeout(() => card.classList.remove("flash"), 1500);
+});
+</script>"""
+
+
+class Archive:
+    """The index directory and its Engine, opened on first use (an empty archive has none yet)."""
+
+    def __init__(self, index_dir: Path, chroma_url: str | None = None) -> None:
+        self.index_dir = Path(index_dir)
+        self.chroma_url = chroma_url
+        self._engine: Engine | None = None
+        self._lock = threading.Lock()
+
+    def engine(self) -> Engine | None:
+        """The Engine, or None while no index exists."""
+        from rag.engine import Engine
+
+        with self._lock:  # two first questions must not load the model twice
+            if self._engine is None and (self.index_dir / "articles.sqlite").exists():
+                self._engine = Engine(self.index_dir, chroma_url=self.chroma_url)
+            return self._engine
+
+    def articles(self) -> list[Any]:
+        """StoredArticle rows, newest first; [] for an empty archive."""
+        engine = self.engine()
+        return engine.index.list_articles() if engine else []
+
+    def counts(self) -> dict[str, Any]:
+        engine = self.engine()
+        if engine is None:
+            return {"articles": 0, "sources": 0, "chunks": 0, "first_date": None, "last_date": None}
+        return engine.index.counts()
+
+
+# ---- chat ----------------------------------------------------------------------------------------
+def _checked_date(value: str, label: str) -> str | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        if _ISO_DATE.fullmatch(value):
+            return date.fromisoformat(value).isoformat()
+    except ValueError:
+        pass
+    raise gr.Error(f"{label}须为 YYYY-MM-DD 格式的日期，例如 2023-01-31。")
+
+
+def _source_views(archive: Archive, citations: list[Citation]) -> list[SourceView]:
+    engine = archive.engine()
+    views = []
+    for c in citations:
+        article = engine.index.get_article(c.article_id) if engine else None
+        when = c.date or (article.meta.get("date_text") if article else None) or ""
+        full_span = (c.offset + c.span[0], c.offset + c.span[1])
+        views.append(SourceView(c.n, c.title, when, c.source, c.text, c.span,
+                                article.text if article else None, full_span))
+    return views
+
+
+def _chat(archive: Archive, message: str, chat: list[dict[str, str]], asked: list[str], since: str,
+          until: str) -> Iterator[tuple[Any, ...]]:
+    """Stream one answer: the growing text, then the final answer with its sources."""
+    from rag.retrieve import SearchFilter
+
+    question = (message or "").strip()
+    if not question:
+        raise gr.Error("请输入问题。")
+    filters = SearchFilter(_checked_date(since, "起始日期"), _checked_date(until, "截止日期"))
+    if filters.since and filters.until and filters.since > filters.until:
+        raise gr.Error("起始日期不能晚于截止日期。")
+    engine = archive.engine()
+    turn = len(asked) + 1
+    chat = [*chat, {"role": "user", "content": answer_html(question, 0)}, {"role": "assistant", "content": "……"}]
+    if engine is None:
+        chat[-1]["content"] = "档案库还是空的：请先在「档案库」页导入报纸文件。"
+        yield chat, asked, "", ""
+        return
+    yield chat, asked, '<div class="sources-empty">正在检索……</div>', ""
+    for piece in engine.stream(question, asked, filters):
+        if isinstance(piece, str):
+            chat[-1] = {"role": "assistant", "content": answer_html(piece, turn)}
+            yield chat, asked, gr.skip(), ""
+            continue
+        chat[-1] = {"role": "assistant", "content": answer_html(piece.answer, turn)}
+        yield chat, [*asked, question], sources_html(_source_views(archive, piece.citations), turn), _note(piece)
+
+
+def _note(answer: Answer) -> str:
+    if answer.condensed_question:
+        return f"按上下文理解为：{answer.condensed_question}"
+    return ""
+
+
+# ---- archive -------------------------------------------------------------------------------------
+def _article_rows(archive: Archive, query: str) -> list[list[Any]]:
+    return [
+        [s.article.title, s.article.date or s.article.meta.get("date_text") or "", s.article.source, s.chunks,
+         s.article.id]
+        for s in archive.articles() if title_matches(s.article.title, query or "")
+    ]
+
+
+def _article_choices(rows: list[list[Any]]) -> list[tuple[str, str]]:
+    return [(f"{row[0]}（{row[1] or '无日期'}）", row[4]) for row in rows]
+
+
+def _archive_view(archive: Archive, query: str) -> tuple[Any, ...]:
+    rows = _article_rows(archive, query)
+    return counts_markdown(archive.counts()), rows, gr.update(choices=_article_choices(rows), value=None)
+
+
+def _show_article(archive: Archive, article_id: str | None) -> str:
+    engine = archive.engine()
+    article = engine.index.get_article(article_id) if engine and article_id else None
+    if article is None:
+        return ""
+    return article_html(article.title, article.date or article.meta.get("date_text") or "", article.source,
+                        article.text)
+
+
+def _upload(archive: Archive, files: list[str] | None, query: str, progress: gr.Progress) -> tuple[Any, ...]:
+    """Ingest the uploaded files into the archive; the same pipeline as `newsqa ingest`."""
+    from ingest.errors import IndexBusy, IndexMismatch
+    from ingest.pipeline import IngestConfig, ingest_paths
+
+    if not files:
+        raise gr.Error("请先选择要导入的文件。")
+    engine = archive.engine()
+
+    def report_progress(done: int, total: int, what: str) -> None:
+        progress((done, total), desc="正在向量化并写入索引", unit="块")
+
+    progress(0, desc="正在读取文件")
+    try:
+        report = ingest_paths([str(f) for f in files], archive.index_dir, IngestConfig(chroma_url=archive.chroma_url),
+                              progress=report_progress, embedder=engine.embedder if engine else None)
+    except IndexBusy:
+        raise gr.Error("另一个导入正在进行，请稍后再试。") from None
+    except IndexMismatch as exc:
+        raise gr.Error(f"索引与当前模型不匹配，无法导入：{exc}") from None
+    return (_upload_summary(report), *_archive_view(archive, query))
+
+
+def _upload_summary(report: Any) -> str:
+    lines = [f"导入完成：{report.files} 个文件，新增文章 {report.articles_added} 篇，更新 {report.articles_replaced} 篇，"
+             f"未变 {report.articles_unchanged} 篇，新增段落块 {report.chunks_added} 个，用时 {report.seconds:.1f} 秒。"]
+    if report.errors_zh:
+        lines.append("以下文件未能导入：")
+        lines += [f"- {Path(e['path']).name}：{e['error']}" for e in report.errors_zh]
+    return "\n".join(lines)
+
+
+# ---- eval ----------------------------------------------------------------------------------------
+def _run_eval(archive: Archive, progress: gr.Progress) -> tuple[Any, ...]:
+    import pandas as pd
+
+    try:
+        from eval.run import evaluate_set
+    except ImportError:
+        raise gr.Error("评测套件不可用：未安装 eval.run 模块。") from None
+    engine = archive.engine()
+    if engine is None:
+        raise gr.Error("档案库还是空的：请先导入报纸文件再评测。")
+    result = evaluate_set(engine, progress=lambda done, total: progress((done, total), desc="正在评测", unit="题"))
+    metrics = pd.DataFrame({"指标": list(result.metrics), "数值": [round(v, 4) for v in result.metrics.values()]})
+    questions = pd.DataFrame([
+        {"编号": q.get("qid"), "问题": q.get("question"), "类型": q.get("type"), "通过": "是" if q.get("passed") else "否",
+         "命中名次": q.get("hit_rank"), "耗时(ms)": q.get("latency_ms"), "遗漏": "、".join(map(str, q.get("missed") or []))}
+        for q in result.per_question
+    ])
+    passed = sum(1 for q in result.per_question if q.get("passed"))
+    summary = f"共 {len(result.per_question)} 题，通过 {passed} 题。"
+    return summary, metrics, metrics, questions
+
+
+# ---- page ----------------------------------------------------------------------------------------
+def _chat_tab(archive: Archive, examples: list[str]) -> None:
+    asked = gr.State([])  # the raw earlier questions: the chat shows them escaped
+    with gr.Row():
+        with gr.Column(scale=3):
+            chatbot = gr.Chatbot(label="问答", height=480, elem_id="chat", feedback_options=None)
+            note = gr.Markdown(elem_id="note")
+            with gr.Row():
+                message = gr.Textbox(placeholder="请输入问题，例如：某人提出了哪几点要求？", show_label=False, scale=5,
+                                     elem_id="question")
+                send = gr.Button("提问", variant="primary", scale=1, elem_id="ask")
+            with gr.Row():
+                since = gr.Textbox(label="起始日期（YYYY-MM-DD，可空）", elem_id="since")
+                until = gr.Textbox(label="截止日期（YYYY-MM-DD，可空）", elem_id="until")
+                clear = gr.Button("清空对话", scale=0)
+            if examples:
+                gr.Examples(examples=[[q] for q in examples], inputs=[message], label="示例问题（取自当前档案）")
+        with gr.Column(scale=2):
+            gr.Markdown("### 引用来源")
+            sources = gr.HTML(elem_id="sources")
+
+    def ask(text: str, chat: list[dict[str, str]], earlier: list[str], start: str, end: str) -> Iterator[tuple[Any, ...]]:
+        yield from _chat(archive, text, chat, earlier, start, end)
+
+    outputs = [chatbot, asked, sources, note]
+    for trigger in (send.click, message.submit):
+        trigger(ask, [message, chatbot, asked, since, until], outputs).then(lambda: "", None, message)
+    clear.click(lambda: ([], [], "", ""), None, outputs)
+
+
+def _archive_tab(archive: Archive) -> tuple[list[Any], gr.Textbox]:
+    counts = gr.Markdown(elem_id="counts")
+    with gr.Row():
+        with gr.Column(scale=3):
+            query = gr.Textbox(label="按标题搜索", elem_id="title-search")
+            table = gr.Dataframe(headers=["标题", "日期", "来源", "段落块", "编号"], interactive=False, wrap=True,
+                                 elem_id="articles")
+            pick = gr.Dropdown(label="查看文章全文", choices=[], elem_id="pick")
+            article = gr.HTML(elem_id="article")
+        with gr.Column(scale=2):
+            files = gr.File(label="导入报纸文件（txt / md / html / docx / pdf / jsonl，单个文件不超过 50MB）",
+                            file_count="multiple", file_types=UPLOAD_TYPES, elem_id="upload")
+            start = gr.Button("导入", variant="primary", elem_id="ingest")
+            result = gr.Markdown(elem_id="ingest-result")
+
+    def upload(paths: list[str] | None, text: str, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+        return _upload(archive, paths, text, progress)
+
+    view = [counts, table, pick]
+    query.change(lambda text: _archive_view(archive, text), query, view)
+    pick.change(lambda article_id: _show_article(archive, article_id), pick, article)
+    # ingest is single-writer: one upload at a time, whatever the page's concurrency
+    start.click(upload, [files, query], [result, *view], concurrency_limit=1, concurrency_id="ingest")
+    return view, query
+
+
+def _eval_tab(archive: Archive) -> None:
+    gr.Markdown("在当前档案上运行评测集（eval/data/sample.jsonl），查看各项指标。")
+    run = gr.Button("运行评测", variant="primary", elem_id="run-eval")
+    summary = gr.Markdown(elem_id="eval-summary")
+    with gr.Row():
+        metrics = gr.Dataframe(headers=["指标", "数值"], interactive=False, elem_id="metrics")
+        chart = gr.BarPlot(x="指标", y="数值", title="评测指标", y_lim=[0, 1], elem_id="chart")
+    questions = gr.Dataframe(label="逐题结果", interactive=False, wrap=True, elem_id="per-question")
+
+    def evaluate(progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+        return _run_eval(archive, progress)
+
+    run.click(evaluate, None, [summary, metrics, chart, questions], concurrency_limit=1, concurrency_id="eval")
+
+
+def build_app(index_dir: Path, chroma_url: str | None = None) -> gr.Blocks:
+    """The page over the index at `index_dir` (which may not exist yet: upload creates it).
+
+    Example:
+        >>> build_app(Path("data/index")).queue(default_concurrency_limit=4).launch()
+    """
+    archive = Archive(index_dir, chroma_url)
+    stored = archive.articles()[:_EXAMPLE_SCAN]
+    examples = example_questions((s.article.title, s.article.text) for s in stored)
+    with gr.Blocks(title="报纸档案问答", analytics_enabled=False) as page:
+        gr.Markdown("## 报纸档案问答\n提问后，回答中的 [n] 指向右侧引用来源；点击可查看出处原文。")
+        with gr.Tab("问答", id="chat-tab"):
+            _chat_tab(archive, examples)
+        with gr.Tab("档案库", id="archive-tab"):
+            view, query = _archive_tab(archive)
+        with gr.Tab("评测", id="eval-tab"):
+            _eval_tab(archive)
+        page.load(lambda text: _archive_view(archive, text), query, view)
+    return page
+
+
+def serve(index_dir: Path, host: str | None = None, port: int | None = None, chroma_url: str | None = None) -> None:
+    """Start the page; login is on when NEWSQA_AUTH_USER and NEWSQA_AUTH_PASSWORD are both set."""
+    user, password = env_default("auth-user"), env_default("auth-password")
+    page = build_app(index_dir, chroma_url)
+    # asks only read the index, so a few run at once; uploads queue behind their own limit of 1
+    page.queue(default_concurrency_limit=4).launch(
+        server_name=host or "127.0.0.1", server_port=port, auth=(user, password) if user and password else None,
+        auth_message="请登录报纸档案问答。", max_file_size=MAX_UPLOAD, allowed_paths=[],
+        blocked_paths=[str(Path(index_dir).resolve())], css=_CSS, head=_HEAD, footer_links=[],
+    )
+
+
+if __name__ == "__main__":
+    serve(Path(env_default("index") or "data/index"), env_default("host"), int(env_default("port") or 7860),
+          env_default("chroma-url"))

@@ -250,5 +250,76 @@ def serve(index_dir: Path, host: str, port: int, chroma_url: str | None) -> None
     app.serve(index_dir=index_dir, host=host, port=port, chroma_url=chroma_url)
 
 
+@main.command(name="eval")
+@click.option("--set", "set_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="eval set JSONL (default: the packaged sample set)")
+@_index_option
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="write metrics and every question here")
+@click.option("--report", "report_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="write a Markdown report here (with a PNG chart beside it)")
+@click.option("--benchmark", type=click.Choice(["chronoqa", "cmrc2018"]),
+              help="run a public benchmark in a temporary index instead of a set")
+@click.option("--data", "data_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="the benchmark's file: chronoqa.jsonl or cmrc2018_dev.json")
+@click.option("--sample", type=click.IntRange(min=1), help="benchmark: a seeded random sample of N questions")
+@click.option("--seed", type=int, default=0, show_default=True, help="benchmark: seed of --sample")
+@click.option("--distractors", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="benchmark: also index these JSONL news records")
+def evaluate(set_path: Path | None, index_dir: Path, json_out: Path | None, report_out: Path | None,
+             benchmark: str | None, data_path: Path | None, sample: int | None, seed: int,
+             distractors: Path | None) -> None:
+    """Score answers against an eval set: hit@k, MRR, key points, refusals, citations, latency.
+
+    Exits 1 when a metric is below the set's threshold. Runs are kept in INDEX/eval_runs/, and a
+    run names the questions that got worse since the previous run of the same set.
+
+    Example: newsqa eval --report reports/sample.md
+    Example: newsqa eval --benchmark cmrc2018 --data ../shared/data/cmrc2018/cmrc2018_dev.json --sample 300
+    """
+    from tqdm import tqdm
+
+    from eval.report import previous_run, regressions, save_run, summary, write_report
+    from eval.run import evaluate_set, run_benchmark
+    from eval.sets import EvalSetError
+
+    bars: dict[str, Any] = {}
+
+    def bar(name: str, unit: str) -> Any:
+        def update(done: int, total: int, *_what: str) -> None:
+            if name not in bars:
+                bars[name] = tqdm(total=total, unit=unit, desc=name, file=sys.stderr, dynamic_ncols=True)
+            bars[name].update(done - bars[name].n)
+        return update
+
+    try:
+        if benchmark:
+            if data_path is None:
+                _fail("--benchmark needs --data (the benchmark's file)")
+            result = run_benchmark(benchmark, data_path, sample, distractors, seed, bar("questions", "q"),
+                                   bar("embedding", "chunk"))
+        else:
+            result = evaluate_set(_engine(index_dir, None), set_path, bar("questions", "q"))
+    except (EvalSetError, ValueError, KeyError, OSError) as exc:
+        _fail(f"{type(exc).__name__}: {exc}" if isinstance(exc, KeyError) else str(exc))
+    finally:
+        for progress in bars.values():
+            progress.close()
+    keep = not benchmark or index_dir.is_dir()  # a benchmark's own index is temporary
+    previous = previous_run(index_dir, result.set_name) if keep else None
+    worse = regressions(previous, result)
+    stored = save_run(result, index_dir) if keep else None
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(
+            {**result.as_json(), "regressions": worse, "previous_run": (previous or {}).get("path"),
+             "stored_as": str(stored) if stored else None}, ensure_ascii=False, indent=1), encoding="utf-8")
+    if report_out:
+        click.echo(f"report: {write_report(result, report_out, worse, previous)}", err=True)
+    for line in summary(result, worse):
+        click.echo(line)
+    if result.failures:
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()

@@ -25,6 +25,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("chroma-url", "NEWSQA_CHROMA_URL", None, "use a Chroma server (http://host:port) instead of the embedded store"),
     Setting("host", "NEWSQA_HOST", "127.0.0.1", "address the chat page binds to"),
     Setting("port", "NEWSQA_PORT", "7860", "port of the chat page"),
+    Setting("llm-base-url", "NEWSQA_LLM_BASE_URL", None, "OpenAI-compatible server for generated answers, e.g. "
+            "http://127.0.0.1:8080/v1 (unset: extractive answers, no LLM)"),
+    Setting("llm-model", "NEWSQA_LLM_MODEL", None, "model name to ask the LLM server for"),
+    Setting("llm-api-key", "NEWSQA_LLM_API_KEY", None, "API key for the LLM server, if it needs one"),
+    Setting("llm-timeout", "NEWSQA_LLM_TIMEOUT", "60", "seconds to wait for the LLM before falling back to extractive"),
     Setting("auth-user", "NEWSQA_AUTH_USER", None, "user name for the chat page's login (login is off when unset)"),
     Setting("auth-password", "NEWSQA_AUTH_PASSWORD", None, "password for the chat page's login"),
 )

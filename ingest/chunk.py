@@ -1,7 +1,7 @@
 """Sentence-aware Chinese chunks with character offsets into the article text.
 
 Invariant (tested on real text): `article.text[c.start:c.end] == c.text` for every chunk, chunks
-never cross a paragraph (so never an article), and together they cover every non-blank character.
+never cross an article, start at a sentence start, and together cover every non-blank character.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ DEFAULT_MAX_CHARS = 300
 
 @dataclass(frozen=True)
 class Chunk:
-    """A run of whole sentences inside one paragraph of one article."""
+    """A run of whole sentences of one article."""
 
     article_id: str
     n: int  # position in the article, from 0
     text: str
     start: int  # offsets into Article.text
     end: int
-    paragraph: int  # index of the paragraph (line) of Article.text
+    paragraph: int  # index of the paragraph (line) of Article.text the chunk starts in
 
     @property
     def id(self) -> str:
@@ -64,22 +64,26 @@ def paragraph_spans(text: str) -> Iterator[tuple[int, int]]:
 
 
 def chunk_article(article_id: str, text: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[Chunk]:
-    """Pack whole sentences into chunks of at most `max_chars`, one paragraph at a time."""
+    """Pack whole sentences into chunks of at most `max_chars`; short paragraphs share a chunk.
+
+    A chunk may span paragraphs of its article (news paragraphs are often one sentence long) but
+    never starts mid-sentence; `paragraph` is the paragraph it starts in.
+    """
+    pieces = [
+        (piece, paragraph)
+        for paragraph, (p_start, p_end) in enumerate(paragraph_spans(text))
+        for s_start, s_end in sentence_spans(text[p_start:p_end], p_start)
+        for piece in _split_long(s_start, s_end, text, max_chars)
+    ]
     chunks: list[Chunk] = []
-    for paragraph, (p_start, p_end) in enumerate(paragraph_spans(text)):
-        pieces = [
-            piece
-            for s_start, s_end in sentence_spans(text[p_start:p_end], p_start)
-            for piece in _split_long(s_start, s_end, text, max_chars)
-        ]
-        current: tuple[int, int] | None = None
-        for start, end in pieces:
-            if current and end - current[0] <= max_chars:
-                current = (current[0], end)
-                continue
-            if current:
-                chunks.append(Chunk(article_id, len(chunks), text[current[0] : current[1]], *current, paragraph))
-            current = (start, end)
+    current: tuple[int, int, int] | None = None  # start, end, first paragraph
+    for (start, end), paragraph in pieces:
+        if current and end - current[0] <= max_chars:
+            current = (current[0], end, current[2])
+            continue
         if current:
-            chunks.append(Chunk(article_id, len(chunks), text[current[0] : current[1]], *current, paragraph))
+            chunks.append(Chunk(article_id, len(chunks), text[current[0] : current[1]], *current))
+        current = (start, end, paragraph)
+    if current:
+        chunks.append(Chunk(article_id, len(chunks), text[current[0] : current[1]], *current))
     return chunks

@@ -1,0 +1,115 @@
+"""Pure HTML and text rendering for the chat page (app.py): answers, sources, archive views.
+
+Every piece of archive text (titles, passages, whole articles) and user text goes through
+`html.escape` before it is put into HTML: an article that contains `<script>` shows it as text.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+_MARKER = re.compile(r"\[(\d+)\]")
+# 「王宏伟提出三点要求」 in an article: the person is a good example question for that archive
+_PERSON_ASKS = re.compile(r"([\u4e00-\u9fa5]{2,3})提出(?:了)?[一二三四五六七八九十两几]+[点条项](?:要求|意见|建议)")
+_TITLE_MAX = 24  # longer titles make unwieldy example questions
+
+
+@dataclass(frozen=True)
+class SourceView:
+    """One citation as the source panel shows it; `full_text` is the whole article, `full_span` the
+    supporting span in it (None when the article could not be read)."""
+
+    n: int
+    title: str
+    date: str
+    source: str
+    passage: str
+    span: tuple[int, int]
+    full_text: str | None = None
+    full_span: tuple[int, int] | None = None
+
+
+def source_id(turn: int, n: int) -> str:
+    """Element id of citation `n` of chat turn `turn`; the answer's [n] links point at it."""
+    return f"src-{turn}-{n}"
+
+
+def highlight(text: str, span: tuple[int, int]) -> str:
+    """`text` escaped, with `text[span[0]:span[1]]` inside <mark>; a span outside the text marks nothing."""
+    start, end = span
+    if not 0 <= start < end <= len(text):
+        return html.escape(text)
+    return (html.escape(text[:start]) + "<mark>" + html.escape(text[start:end]) + "</mark>"
+            + html.escape(text[end:]))
+
+
+def answer_html(answer: str, turn: int) -> str:
+    """The answer escaped, each complete [n] a superscript link to its source; a half-streamed
+    「[1」 stays text until its bracket arrives."""
+    escaped = html.escape(answer)
+    return _MARKER.sub(
+        lambda m: f'<sup><a class="cite" href="#{source_id(turn, int(m.group(1)))}">[{m.group(1)}]</a></sup>',
+        escaped,
+    )
+
+
+def sources_html(sources: Sequence[SourceView], turn: int) -> str:
+    """The source panel: one card per citation, passage with its span marked, whole article folded."""
+    if not sources:
+        return '<div class="sources-empty">本轮回答没有引用来源。</div>'
+    return "\n".join(_source_card(s, turn) for s in sources)
+
+
+def _source_card(source: SourceView, turn: int) -> str:
+    meta = " · ".join(html.escape(part) for part in (source.date, source.source) if part)
+    full = ""
+    if source.full_text is not None:
+        body = highlight(source.full_text, source.full_span or (0, 0))
+        full = f'<details class="fulltext"><summary>查看全文</summary><div class="article-text">{body}</div></details>'
+    return (
+        f'<div class="source-card" id="{source_id(turn, source.n)}">'
+        f'<div class="source-head"><b>[{source.n}]</b> 《{html.escape(source.title)}》 '
+        f'<span class="source-meta">{meta}</span></div>'
+        f'<blockquote class="passage">{highlight(source.passage, source.span)}</blockquote>{full}</div>'
+    )
+
+
+def article_html(title: str, date: str, source: str, text: str) -> str:
+    """One whole article for the archive tab, escaped."""
+    meta = " · ".join(html.escape(part) for part in (date, source) if part)
+    return (f'<div class="article-view"><h3>{html.escape(title)}</h3><div class="source-meta">{meta}</div>'
+            f'<div class="article-text">{html.escape(text)}</div></div>')
+
+
+def counts_markdown(counts: dict[str, Any]) -> str:
+    """What is indexed, as a short Chinese summary."""
+    if counts.get("first_date"):
+        span = f"{counts['first_date']} 至 {counts['last_date']}"
+    else:
+        span = "无完整日期（文章只标注了月日或未标注日期）"
+    return (f"**来源文件** {counts['sources']} 个 · **文章** {counts['articles']} 篇 · "
+            f"**段落块** {counts['chunks']} 个 · **日期范围** {span}")
+
+
+def title_matches(title: str, query: str) -> bool:
+    """Title search: every whitespace-separated term of the query occurs in the title."""
+    return all(term in title for term in query.split())
+
+
+def example_questions(articles: Iterable[tuple[str, str]], limit: int = 4) -> list[str]:
+    """Example questions from (title, text) pairs: 「<person>提出了哪几点要求」 for people who set out
+    numbered requirements in the text, then 「<title>的主要内容是什么」."""
+    people: list[str] = []
+    titles: list[str] = []
+    for title, text in articles:
+        for person in _PERSON_ASKS.findall(text):
+            if person not in people:
+                people.append(person)
+        if title and len(title) <= _TITLE_MAX and title not in titles:
+            titles.append(title)
+    questions = [f"{p}提出了哪几点要求" for p in people[:2]] + [f"{t}的主要内容是什么" for t in titles]
+    return questions[:limit]

@@ -1,0 +1,221 @@
+"""Load eval sets: our JSONL question sets, and the ChronoQA / CMRC 2018 benchmarks, into one shape.
+
+Eval set format (JSONL, UTF-8, one JSON object per line; blank lines are skipped):
+
+    {"thresholds": {"hit@3": 0.95, "keypoint_recall": 0.9, "no_answer_recall": 1.0}}
+    {"qid": "meet-wang-3", "type": "list", "question": "王宏伟提出了哪几点要求？",
+     "gold": "全县脱贫工作成效考核推进会召开",
+     "key_points": ["一、要切实扛起政治责任", "二、要切实抓住关键环节", "三、强化组织领导"]}
+    {"qid": "fu-visit-date", "type": "follow-up", "history": ["王宏伟到哪个村调研脱贫攻坚工作"],
+     "question": "他是哪天去的？", "gold": "王宏伟在下高池村调研脱贫攻坚工作", "key_points": ["11月16日"]}
+    {"qid": "none-gdp", "type": "no-answer", "question": "绛县2019年的GDP是多少？"}
+
+Fields of a question line:
+    question    (required) the question as a user types it.
+    type        (required) fact | list | date | person-role | no-answer | follow-up.
+    qid         an id unique in the set; default "q<line number>".
+    gold        title of the article that answers it, or a list of titles when several do
+                (required unless type is no-answer, which must have none).
+    gold_id     article id(s) instead of or besides titles; ids win when both are given.
+    key_points  short strings that a correct answer contains verbatim (the answerer quotes the
+                archive, so they are copied from the source text); compared after NFKC
+                normalisation, so full- and half-width punctuation match.
+    history     follow-up only: the earlier user questions of the chat, oldest first.
+    since/until optional date filter, YYYY-MM-DD, passed to the engine as `SearchFilter`.
+
+An optional line `{"thresholds": {metric: value}}` sets the pass marks for `newsqa eval`: a
+metric below its mark fails the run (for `latency_ms_*` metrics the mark is an upper bound).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+TYPES = ("fact", "list", "date", "person-role", "no-answer", "follow-up")
+SAMPLE_SET = Path(__file__).parent / "data" / "sample.jsonl"
+BENCHMARKS = ("chronoqa", "cmrc2018")
+
+
+class EvalSetError(ValueError):
+    """A line of an eval set is not valid; the message names the file and line."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"{where}: {reason}")
+        self.where, self.reason = where, reason
+
+
+@dataclass(frozen=True)
+class EvalQuestion:
+    """One question with what a correct answer must show."""
+
+    qid: str
+    question: str
+    type: str
+    gold_titles: tuple[str, ...] = ()
+    gold_ids: tuple[str, ...] = ()
+    key_points: tuple[str, ...] = ()
+    history: tuple[str, ...] = ()
+    since: str | None = None
+    until: str | None = None
+
+    @property
+    def expects_answer(self) -> bool:
+        return self.type != "no-answer"
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """Questions plus pass marks; `name` keys the regression history."""
+
+    name: str
+    questions: tuple[EvalQuestion, ...]
+    thresholds: dict[str, float] = field(default_factory=dict)
+
+
+def _strings(value: Any, where: str, name: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not all(isinstance(v, str) and v.strip() for v in values):
+        raise EvalSetError(where, f"'{name}' must be a non-empty string or a list of them")
+    return tuple(values)
+
+
+def _question(record: dict[str, Any], where: str, default_qid: str) -> EvalQuestion:
+    question, kind = record.get("question"), record.get("type")
+    if not isinstance(question, str) or not question.strip():
+        raise EvalSetError(where, "'question' must be a non-empty string")
+    if kind not in TYPES:
+        raise EvalSetError(where, f"'type' must be one of {', '.join(TYPES)}")
+    item = EvalQuestion(
+        qid=str(record.get("qid") or default_qid), question=question.strip(), type=kind,
+        gold_titles=_strings(record.get("gold"), where, "gold"), gold_ids=_strings(record.get("gold_id"), where, "gold_id"),
+        key_points=_strings(record.get("key_points"), where, "key_points"),
+        history=_strings(record.get("history"), where, "history"),
+        since=record.get("since"), until=record.get("until"),
+    )
+    has_gold = bool(item.gold_titles or item.gold_ids)
+    if item.expects_answer and not has_gold:
+        raise EvalSetError(where, f"a {kind} question needs 'gold' (the answering article's title)")
+    if not item.expects_answer and (has_gold or item.key_points):
+        raise EvalSetError(where, "a no-answer question has no 'gold' and no 'key_points'")
+    if kind == "follow-up" and not item.history:
+        raise EvalSetError(where, "a follow-up question needs 'history' (the earlier questions)")
+    return item
+
+
+def load_set(path: Path | None = None) -> EvalSet:
+    """Read an eval set file (default: the packaged sample set); see the module doc for the format.
+
+    Raises:
+        EvalSetError: a line is not valid JSON or misses a required field, or a qid repeats.
+    """
+    path = Path(path) if path else SAMPLE_SET
+    questions: list[EvalQuestion] = []
+    thresholds: dict[str, float] = {}
+    for line_no, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{line_no}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise EvalSetError(where, f"not JSON ({exc.msg})") from exc
+        if not isinstance(record, dict):
+            raise EvalSetError(where, "each line must be a JSON object")
+        if "thresholds" in record and "question" not in record:
+            thresholds.update({str(k): float(v) for k, v in record["thresholds"].items()})
+            continue
+        questions.append(_question(record, where, f"q{line_no}"))
+    qids = [q.qid for q in questions]
+    if len(set(qids)) != len(qids):
+        raise EvalSetError(str(path), f"repeated qid: {sorted({q for q in qids if qids.count(q) > 1})}")
+    return EvalSet(path.stem, tuple(questions), thresholds)
+
+
+def queries(eval_set: EvalSet) -> dict[str, str]:
+    """BEIR queries: {qid: question}."""
+    return {q.qid: q.question for q in eval_set.questions}
+
+
+def qrels(eval_set: EvalSet, title_ids: dict[str, list[str]]) -> dict[str, dict[str, int]]:
+    """BEIR qrels {qid: {article_id: 1}} for the answerable questions; titles resolve through
+    `title_ids` ({title: [article ids]}, from the index). A gold title missing from the index gives
+    an empty qrel, which scores as a miss."""
+    result: dict[str, dict[str, int]] = {}
+    for q in eval_set.questions:
+        if not q.expects_answer:
+            continue
+        ids = list(q.gold_ids) or [i for title in q.gold_titles for i in title_ids.get(title, [])]
+        result[q.qid] = {article_id: 1 for article_id in ids}
+    return result
+
+
+# ---- public benchmarks --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Benchmark:
+    """A benchmark's questions (gold = passage ids) and the passages to index, {passage id: text}."""
+
+    eval_set: EvalSet
+    passages: dict[str, str]
+
+
+def _sampled(items: list[Any], sample: int | None, seed: int) -> list[Any]:
+    if sample is None or sample >= len(items):
+        return items
+    return random.Random(seed).sample(items, sample)
+
+
+def load_chronoqa(path: Path, sample: int | None = None, seed: int = 0) -> Benchmark:
+    """ChronoQA (`chronoqa.jsonl`); the passages come from `chronoqa_chunk_pool.jsonl` beside it.
+
+    Its answers are written by a language model, not copied from the passages, so they are not
+    key points; only retrieval is scored. With `sample`, only the sampled questions' passages."""
+    pool_path = path.parent / "chronoqa_chunk_pool.jsonl"
+    pool = {r["chunk_id"]: r["text"] for r in map(json.loads, pool_path.read_text(encoding="utf-8").splitlines()) if r}
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    chosen = _sampled(records, sample, seed)
+    questions = tuple(
+        EvalQuestion(qid=f"chronoqa-{r['qid']}", question=r["question"], type="fact", gold_ids=tuple(r["golden_chunk_ids"]))
+        for r in chosen
+    )
+    needed = {i for q in questions for i in q.gold_ids} if sample else set(pool)
+    name = f"chronoqa-{sample}-seed{seed}" if sample else "chronoqa"
+    return Benchmark(EvalSet(name, questions), {i: pool[i] for i in sorted(needed) if i in pool})
+
+
+def load_cmrc2018(path: Path, sample: int | None = None, seed: int = 0) -> Benchmark:
+    """CMRC 2018 in SQuAD layout; the gold is the context paragraph, and the first human answer
+    (a span of that paragraph) is the key point."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    contexts: dict[str, str] = {}
+    items: list[EvalQuestion] = []
+    for document in data["data"]:
+        for paragraph in document["paragraphs"]:
+            contexts[paragraph["id"]] = paragraph["context"]
+            for qa in paragraph["qas"]:
+                answer = next((a["text"].strip() for a in qa.get("answers", []) if a["text"].strip()), None)
+                items.append(EvalQuestion(qid=qa["id"], question=qa["question"], type="fact", gold_ids=(paragraph["id"],),
+                                          key_points=(answer,) if answer else ()))
+    chosen = _sampled(items, sample, seed)
+    needed = {q.gold_ids[0] for q in chosen} if sample else set(contexts)
+    name = f"cmrc2018-{sample}-seed{seed}" if sample else "cmrc2018"
+    return Benchmark(EvalSet(name, tuple(chosen)), {i: contexts[i] for i in sorted(needed)})
+
+
+_LOADERS = {"chronoqa": load_chronoqa, "cmrc2018": load_cmrc2018}
+
+
+def load_benchmark(name: str, path: Path, sample: int | None = None, seed: int = 0) -> Benchmark:
+    """One of BENCHMARKS by name.
+
+    Raises:
+        ValueError: an unknown benchmark name.
+    """
+    if name not in _LOADERS:
+        raise ValueError(f"unknown benchmark {name!r}; choose one of {', '.join(sorted(_LOADERS))}")
+    return _LOADERS[name](Path(path), sample, seed)

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# One command from a fresh clone to the chat page: install, ingest the sample archive, serve.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export GRADIO_ANALYTICS_ENABLED=False
+.venv/bin/newsqa ingest samples/
+echo "Ask from the command line too:  .venv/bin/newsqa ask \"王宏伟提出了哪几点要求\""
+exec .venv/bin/newsqa serve "$@"

@@ -1,0 +1,216 @@
+"""The chat page: pure rendering helpers (fast), then the real page in headless Chromium (`pytest -m browser`).
+
+The browser tests start `app.serve` in a subprocess on a free loopback port over a copy of the sample
+index and drive Debian's Chromium (`apt-get install chromium fonts-noto-cjk`) with Playwright.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pytest
+
+import app
+from app_render import SourceView, answer_html, example_questions, highlight, sources_html
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+SCRIPT = "<script>window.__pwned=1</script>"
+# a made-up event with a distinctive name, and an article whose title and text carry markup
+NEW_ISSUE = f"""# 紫藤湾星光读书节在青石镇开幕
+
+本报讯 11月20日,第一届紫藤湾星光读书节在青石镇文化广场开幕。读书节由县图书馆主办,为期七天,设置古籍修复展、亲子共读会和乡村作家见面会三项活动。县委常委冯景岚出席开幕式并讲话。
+
+# 档案馆收到测试{SCRIPT}来稿
+
+本报讯 11月21日,县档案馆收到一份含有{SCRIPT}字样的来稿<img src=x onerror="window.__pwned=2">,编辑部决定照原文存档,以备核查。
+"""
+
+
+# ---- fast: rendering and the Blocks ------------------------------------------------------------------
+def test_highlight_escapes_and_marks_the_span() -> None:
+    text = "前文<b>加粗</b>要求一、扛起政治责任。后文"
+    start = text.index("要求")
+    assert highlight(text, (start, start + 4)) == "前文&lt;b&gt;加粗&lt;/b&gt;<mark>要求一、</mark>扛起政治责任。后文"
+    assert "<mark>" not in highlight(text, (5, 99))  # a span outside the text marks nothing
+
+
+def test_sources_html_escapes_titles_and_opens_the_whole_article() -> None:
+    article = f"导语。{SCRIPT}提出三点要求,一、扛起政治责任。"
+    passage_start = article.index(SCRIPT)
+    passage = article[passage_start:]
+    span = (passage.index("一、"), len(passage))
+    view = SourceView(1, f"标题{SCRIPT}", "11月15日", "a.txt", passage, span, article,
+                      (passage_start + span[0], passage_start + span[1]))
+    page = sources_html([view], turn=3)
+    assert "<script>" not in page and page.count("&lt;script&gt;window.__pwned=1&lt;/script&gt;") == 3
+    assert page.count("<mark>一、扛起政治责任。</mark>") == 2  # in the passage and in the whole article
+    assert 'id="src-3-1"' in page and "查看全文" in page
+
+
+def test_answer_html_links_complete_markers_only() -> None:
+    rendered = answer_html("要求：[1]\n一、扛起[2]<i>x</i>[3", turn=2)
+    assert '<a class="cite" href="#src-2-1">[1]</a>' in rendered and 'href="#src-2-2"' in rendered
+    assert rendered.endswith("&lt;i&gt;x&lt;/i&gt;[3")
+
+
+def test_example_questions_come_from_the_archive() -> None:
+    articles = [("全县脱贫工作成效考核推进会召开", "县委书记王宏伟提出三点要求,一、……"), ("短讯", "无")]
+    assert example_questions(articles) == ["王宏伟提出了哪几点要求", "全县脱贫工作成效考核推进会召开的主要内容是什么",
+                                           "短讯的主要内容是什么"]
+
+
+def test_dates_are_checked_in_chinese() -> None:
+    assert app._checked_date(" 2023-01-31 ", "起始日期") == "2023-01-31"
+    assert app._checked_date("", "起始日期") is None
+    for bad in ("2023-13-01", "2023/01/31", "11月15日"):
+        with pytest.raises(gr.Error, match="起始日期须为 YYYY-MM-DD"):
+            app._checked_date(bad, "起始日期")
+
+
+def test_build_app_on_an_empty_archive(tmp_path: Path) -> None:
+    page = app.build_app(tmp_path / "no-index-yet")
+    assert isinstance(page, gr.Blocks)
+    chat = list(app._chat(app.Archive(tmp_path / "no-index-yet"), "问题", [], [], "", ""))
+    assert "档案库还是空的" in chat[-1][0][-1]["content"]
+
+
+# ---- browser -----------------------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 240) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the app exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=5):
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(1)
+    raise TimeoutError(f"the app did not answer at {url} within {seconds}s")
+
+
+@pytest.fixture(scope="module")
+def server(sample_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """(url, index dir) of the page serving a private copy of the sample index."""
+    index_dir = tmp_path_factory.mktemp("served") / "index"
+    shutil.copytree(sample_index, index_dir)
+    port = _free_port()
+    code = f"import app, pathlib; app.serve(pathlib.Path({str(index_dir)!r}), '127.0.0.1', {port})"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSQA_AUTH")}
+    log = (index_dir.parent / "server.log").open("wb")
+    process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait_until_up(f"http://127.0.0.1:{port}/", process)
+        yield f"http://127.0.0.1:{port}/", index_dir
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+@pytest.fixture
+def page(server: tuple[str, Path]) -> Iterator[Any]:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("needs Debian's chromium: apt-get install -y chromium fonts-noto-cjk")
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+        tab.set_default_timeout(120_000)  # two shared cores: the first answer loads jieba and BM25
+        tab.goto(server[0])
+        yield tab
+        browser.close()
+
+
+def _ask(page: Any, question: str) -> str:
+    """Ask on the chat tab; returns the source panel's HTML once the answer is final."""
+    page.get_by_role("tab", name="问答").click()
+    answers = page.locator('#chat [data-testid="bot"]').count()
+    page.fill("#question textarea", question)
+    page.click("#ask")
+    page.locator('#chat [data-testid="bot"]').nth(answers).wait_for()
+    page.wait_for_function("() => !document.querySelector('#sources').innerText.includes('正在检索')")
+    page.wait_for_selector("#sources .source-card, #sources .sources-empty")
+    return str(page.inner_html("#sources"))
+
+
+@pytest.mark.browser
+def test_chat_answers_with_highlighted_sources(page: Any, tmp_path: Path) -> None:
+    sources = _ask(page, "王宏伟提出了哪几点要求")
+    answer = page.locator('#chat [data-testid="bot"]').last.inner_text()
+    for requirement in ("扛起政治责任", "抓住关键环节", "强化组织领导"):
+        assert requirement in answer
+    assert "<mark>" in sources and page.locator("#chat a.cite").count() >= 3
+    page.locator("#chat a.cite").nth(2).click()  # a [n] opens its source's whole article
+    assert page.locator("#sources details[open] .article-text mark").count() == 1
+    page.wait_for_timeout(800)  # the smooth scroll settles before the picture
+    page.screenshot(path=str(tmp_path / "chat.png"))
+    (ROOT / "docs").mkdir(exist_ok=True)
+    shutil.copy(tmp_path / "chat.png", ROOT / "docs" / "screenshot-chat.png")
+
+
+@pytest.mark.browser
+def test_bad_date_is_refused_in_chinese(page: Any) -> None:
+    page.fill("#since textarea, #since input", "2023-13-01")
+    page.fill("#question textarea", "王宏伟提出了哪几点要求")
+    page.click("#ask")
+    page.get_by_text("起始日期须为 YYYY-MM-DD").first.wait_for()
+
+
+@pytest.mark.browser
+def test_upload_is_answerable_and_shown_escaped(page: Any, tmp_path: Path) -> None:
+    issue = tmp_path / "新一期.txt"
+    issue.write_text(NEW_ISSUE, encoding="utf-8")
+    broken = tmp_path / "坏文件.pdf"
+    broken.write_bytes(b"not a pdf at all")
+    page.get_by_role("tab", name="档案库").click()
+    page.set_input_files("#upload input[type=file]", [str(issue), str(broken)])
+    page.wait_for_selector("#upload :text('坏文件.pdf')")
+    page.click("#ingest")
+    page.get_by_text("导入完成").wait_for()
+    result = page.inner_text("#ingest-result")
+    assert "新增文章 2 篇" in result and "坏文件.pdf" in result
+    page.screenshot(path=str(tmp_path / "archive.png"), full_page=True)
+
+    sources = _ask(page, "紫藤湾星光读书节设置了哪些活动")
+    assert "紫藤湾星光读书节在青石镇开幕" in sources and "<mark>" in sources
+    assert "古籍修复展" in page.locator('#chat [data-testid="bot"]').last.inner_text()
+
+    sources = _ask(page, "县档案馆收到的来稿如何处理")
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in sources
+    page.get_by_role("tab", name="档案库").click()
+    page.fill("#title-search textarea, #title-search input", "档案馆收到测试")
+    page.locator("#articles").get_by_text(SCRIPT).first.wait_for()
+    page.screenshot(path=str(tmp_path / "escaped.png"), full_page=True)
+    assert page.evaluate("() => window.__pwned") is None
+
+
+@pytest.mark.browser
+def test_index_directory_is_not_served(server: tuple[str, Path]) -> None:
+    url, index_dir = server
+    for path in (index_dir / "articles.sqlite", ROOT / "pyproject.toml"):
+        try:
+            with urllib.request.urlopen(f"{url}gradio_api/file={path}", timeout=10) as response:
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        assert status in (403, 404), path

@@ -9,6 +9,7 @@ import os
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: it reads this at import
 
+import html
 import re
 import threading
 from collections.abc import Iterator
@@ -18,41 +19,18 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from app_render import (SourceView, answer_html, article_html, counts_markdown, example_questions, sources_html,
-                        title_matches)
+from app_render import (PAGE_CSS, PAGE_HEAD, SourceView, answer_html, article_html, counts_markdown,
+                        example_questions, ingest_summary, sources_html, title_matches)
 from settings import env_default
 
 if TYPE_CHECKING:
     from rag.citations import Answer, Citation
     from rag.engine import Engine
 
-UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".docx", ".pdf", ".jsonl"]  # ingest.read.SUPPORTED_SUFFIXES
 MAX_UPLOAD = "50mb"
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _EXAMPLE_SCAN = 300  # articles read for example questions; enough, and bounded on big archives
-_CSS = """
-.source-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 12px; margin: 8px 0; }
-.source-card.flash { outline: 2px solid var(--color-accent); }
-.source-meta { color: var(--body-text-color-subdued); font-size: 0.9em; }
-.passage, .article-text { white-space: pre-wrap; margin: 6px 0; }
-#sources { max-height: 85vh; overflow-y: auto; }
-mark { background: #ffe58f; padding: 0 1px; }
-"""
-# a [n] in an answer scrolls to its source card and opens the whole article
-_HEAD = """<script>
-document.addEventListener("click", (event) => {
-  const link = event.target.closest && event.target.closest("a.cite");
-  if (!link) return;
-  event.preventDefault();
-  const card = document.getElementById(link.getAttribute("href").slice(1));
-  if (!card) return;
-  const details = card.querySelector("details");
-  if (details) details.open = true;
-  card.scrollIntoView({behavior: "smooth", block: "center"});
-  card.classList.add("flash");
-  setTimeout(() => card.classList.remove("flash"), 1500);
-});
-</script>"""
+_LIST_MAX = 500  # rows of the article list: a year of broadcasts would swamp the browser
 
 
 class Archive:
@@ -123,7 +101,7 @@ def _chat(archive: Archive, message: str, chat: list[dict[str, str]], asked: lis
         raise gr.Error("起始日期不能晚于截止日期。")
     engine = archive.engine()
     turn = len(asked) + 1
-    chat = [*chat, {"role": "user", "content": answer_html(question, 0)}, {"role": "assistant", "content": "……"}]
+    chat = [*chat, {"role": "user", "content": html.escape(question)}, {"role": "assistant", "content": "……"}]
     if engine is None:
         chat[-1]["content"] = "档案库还是空的：请先在「档案库」页导入报纸文件。"
         yield chat, asked, "", ""
@@ -139,15 +117,15 @@ def _chat(archive: Archive, message: str, chat: list[dict[str, str]], asked: lis
 
 
 def _note(answer: Answer) -> str:
-    if answer.condensed_question:
-        return f"按上下文理解为：{answer.condensed_question}"
-    return ""
+    """How the question was read (follow-ups) and the engine's notice (e.g. an LLM fallback), escaped."""
+    parts = [f"按上下文理解为：{answer.condensed_question}" if answer.condensed_question else "", answer.notice or ""]
+    return html.escape("　".join(p for p in parts if p))
 
 
 # ---- archive -------------------------------------------------------------------------------------
 def _article_rows(archive: Archive, query: str) -> list[list[Any]]:
     return [
-        [s.article.title, s.article.date or s.article.meta.get("date_text") or "", s.article.source, s.chunks,
+        [s.article.title, s.article.date or s.article.meta.get("date_text") or "", s.chunks, s.article.source,
          s.article.id]
         for s in archive.articles() if title_matches(s.article.title, query or "")
     ]
@@ -159,7 +137,11 @@ def _article_choices(rows: list[list[Any]]) -> list[tuple[str, str]]:
 
 def _archive_view(archive: Archive, query: str) -> tuple[Any, ...]:
     rows = _article_rows(archive, query)
-    return counts_markdown(archive.counts()), rows, gr.update(choices=_article_choices(rows), value=None)
+    summary = counts_markdown(archive.counts())
+    if len(rows) > _LIST_MAX:
+        summary += f"\n\n标题匹配 {len(rows)} 篇，列表只显示前 {_LIST_MAX} 篇：请用标题搜索缩小范围。"
+    rows = rows[:_LIST_MAX]
+    return summary, rows, gr.update(choices=_article_choices(rows), value=None)
 
 
 def _show_article(archive: Archive, article_id: str | None) -> str:
@@ -191,16 +173,7 @@ def _upload(archive: Archive, files: list[str] | None, query: str, progress: gr.
         raise gr.Error("另一个导入正在进行，请稍后再试。") from None
     except IndexMismatch as exc:
         raise gr.Error(f"索引与当前模型不匹配，无法导入：{exc}") from None
-    return (_upload_summary(report), *_archive_view(archive, query))
-
-
-def _upload_summary(report: Any) -> str:
-    lines = [f"导入完成：{report.files} 个文件，新增文章 {report.articles_added} 篇，更新 {report.articles_replaced} 篇，"
-             f"未变 {report.articles_unchanged} 篇，新增段落块 {report.chunks_added} 个，用时 {report.seconds:.1f} 秒。"]
-    if report.errors_zh:
-        lines.append("以下文件未能导入：")
-        lines += [f"- {Path(e['path']).name}：{e['error']}" for e in report.errors_zh]
-    return "\n".join(lines)
+    return (ingest_summary(report), None, *_archive_view(archive, query))
 
 
 # ---- eval ----------------------------------------------------------------------------------------
@@ -223,7 +196,9 @@ def _run_eval(archive: Archive, progress: gr.Progress) -> tuple[Any, ...]:
     ])
     passed = sum(1 for q in result.per_question if q.get("passed"))
     summary = f"共 {len(result.per_question)} 题，通过 {passed} 题。"
-    return summary, metrics, metrics, questions
+    # the chart's axis is 0..1: latencies (ms) stay in the table only
+    rates = metrics[(metrics["数值"] <= 1) & ~metrics["指标"].str.contains("latency|ms", regex=True)]
+    return summary, metrics, rates, questions
 
 
 # ---- page ----------------------------------------------------------------------------------------
@@ -245,7 +220,7 @@ def _chat_tab(archive: Archive, examples: list[str]) -> None:
                 gr.Examples(examples=[[q] for q in examples], inputs=[message], label="示例问题（取自当前档案）")
         with gr.Column(scale=2):
             gr.Markdown("### 引用来源")
-            sources = gr.HTML(elem_id="sources")
+            sources = gr.HTML(elem_id="sources", max_height=760, js_on_load=None)
 
     def ask(text: str, chat: list[dict[str, str]], earlier: list[str], start: str, end: str) -> Iterator[tuple[Any, ...]]:
         yield from _chat(archive, text, chat, earlier, start, end)
@@ -257,17 +232,20 @@ def _chat_tab(archive: Archive, examples: list[str]) -> None:
 
 
 def _archive_tab(archive: Archive) -> tuple[list[Any], gr.Textbox]:
+    from ingest.read import SUPPORTED_SUFFIXES
+
     counts = gr.Markdown(elem_id="counts")
     with gr.Row():
         with gr.Column(scale=3):
             query = gr.Textbox(label="按标题搜索", elem_id="title-search")
-            table = gr.Dataframe(headers=["标题", "日期", "来源", "段落块", "编号"], interactive=False, wrap=True,
+            table = gr.Dataframe(headers=["标题", "日期", "段落块", "来源", "编号"], interactive=False, wrap=True,
+                                 column_widths=["40%", "12%", "10%", "22%", "16%"],
                                  elem_id="articles")
             pick = gr.Dropdown(label="查看文章全文", choices=[], elem_id="pick")
-            article = gr.HTML(elem_id="article")
+            article = gr.HTML(elem_id="article", js_on_load=None)
         with gr.Column(scale=2):
             files = gr.File(label="导入报纸文件（txt / md / html / docx / pdf / jsonl，单个文件不超过 50MB）",
-                            file_count="multiple", file_types=UPLOAD_TYPES, elem_id="upload")
+                            file_count="multiple", file_types=list(SUPPORTED_SUFFIXES), elem_id="upload")
             start = gr.Button("导入", variant="primary", elem_id="ingest")
             result = gr.Markdown(elem_id="ingest-result")
 
@@ -278,7 +256,7 @@ def _archive_tab(archive: Archive) -> tuple[list[Any], gr.Textbox]:
     query.change(lambda text: _archive_view(archive, text), query, view)
     pick.change(lambda article_id: _show_article(archive, article_id), pick, article)
     # ingest is single-writer: one upload at a time, whatever the page's concurrency
-    start.click(upload, [files, query], [result, *view], concurrency_limit=1, concurrency_id="ingest")
+    start.click(upload, [files, query], [result, files, *view], concurrency_limit=1, concurrency_id="ingest")
     return view, query
 
 
@@ -288,7 +266,7 @@ def _eval_tab(archive: Archive) -> None:
     summary = gr.Markdown(elem_id="eval-summary")
     with gr.Row():
         metrics = gr.Dataframe(headers=["指标", "数值"], interactive=False, elem_id="metrics")
-        chart = gr.BarPlot(x="指标", y="数值", title="评测指标", y_lim=[0, 1], elem_id="chart")
+        chart = gr.BarPlot(x="指标", y="数值", title="评测指标（比率）", y_lim=[0, 1], x_label_angle=-40, elem_id="chart")
     questions = gr.Dataframe(label="逐题结果", interactive=False, wrap=True, elem_id="per-question")
 
     def evaluate(progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
@@ -326,7 +304,7 @@ def serve(index_dir: Path, host: str | None = None, port: int | None = None, chr
     page.queue(default_concurrency_limit=4).launch(
         server_name=host or "127.0.0.1", server_port=port, auth=(user, password) if user and password else None,
         auth_message="请登录报纸档案问答。", max_file_size=MAX_UPLOAD, allowed_paths=[],
-        blocked_paths=[str(Path(index_dir).resolve())], css=_CSS, head=_HEAD, footer_links=[],
+        blocked_paths=[str(Path(index_dir).resolve())], css=PAGE_CSS, head=PAGE_HEAD, footer_links=[],
     )
 
 

@@ -10,12 +10,35 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 
 _MARKER = re.compile(r"\[(\d+)\]")
 # 「王宏伟提出三点要求」 in an article: the person is a good example question for that archive
 _PERSON_ASKS = re.compile(r"([\u4e00-\u9fa5]{2,3})提出(?:了)?[一二三四五六七八九十两几]+[点条项](?:要求|意见|建议)")
 _TITLE_MAX = 24  # longer titles make unwieldy example questions
+PAGE_CSS = """
+.source-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 12px; margin: 8px 0; }
+.source-card.flash { outline: 2px solid var(--color-accent); }
+.source-meta { color: var(--body-text-color-subdued); font-size: 0.9em; }
+.passage, .article-text { white-space: pre-wrap; margin: 6px 0; }
+mark { background: #ffe58f; padding: 0 1px; }
+"""
+# a [n] in an answer scrolls to its source card and opens the whole article
+PAGE_HEAD = """<script>
+document.addEventListener("click", (event) => {
+  const link = event.target.closest && event.target.closest("a.cite");
+  if (!link) return;
+  event.preventDefault();
+  const card = document.getElementById(link.getAttribute("href").slice(1));
+  if (!card) return;
+  const details = card.querySelector("details");
+  if (details) details.open = true;
+  card.scrollIntoView({behavior: "smooth", block: "center"});
+  card.classList.add("flash");
+  setTimeout(() => card.classList.remove("flash"), 1500);
+});
+</script>"""
 
 
 @dataclass(frozen=True)
@@ -113,3 +136,13 @@ def example_questions(articles: Iterable[tuple[str, str]], limit: int = 4) -> li
             titles.append(title)
     questions = [f"{p}提出了哪几点要求" for p in people[:2]] + [f"{t}的主要内容是什么" for t in titles]
     return questions[:limit]
+
+
+def ingest_summary(report: Any) -> str:
+    """An IngestReport as Chinese Markdown, one line per file that failed (names escaped: they come from users)."""
+    lines = [f"导入完成：{report.files} 个文件，新增文章 {report.articles_added} 篇，更新 {report.articles_replaced} 篇，"
+             f"未变 {report.articles_unchanged} 篇，新增段落块 {report.chunks_added} 个，用时 {report.seconds:.1f} 秒。"]
+    if report.errors_zh:
+        lines.append("\n以下文件未能导入：")
+        lines += [f"- {html.escape(PurePath(e['path']).name)}：{html.escape(e['error'])}" for e in report.errors_zh]
+    return "\n".join(lines)

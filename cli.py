@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -23,6 +24,36 @@ def _chroma_option(function: Any) -> Any:
 
 def _json_option(function: Any) -> Any:
     return click.option("--json", "as_json", is_flag=True, help="print JSON instead of text")(function)
+
+
+def _llm_options(function: Any) -> Any:
+    """--llm-base-url/--llm-model/--llm-api-key/--llm-timeout, handed to the command as one `llm` config (or None)."""
+
+    @functools.wraps(function)
+    def command(*args: Any, llm_base_url: str | None, llm_model: str | None, llm_api_key: str | None,
+                llm_timeout: float, **kwargs: Any) -> Any:
+        return function(*args, llm=_llm_config(llm_base_url, llm_model, llm_api_key, llm_timeout), **kwargs)
+
+    for name, kind in (("llm-timeout", float), ("llm-api-key", str), ("llm-model", str), ("llm-base-url", str)):
+        command = click.option(f"--{name}", type=kind, default=lambda name=name: env_default(name),
+                               help=env_help(name))(command)
+    return command
+
+
+def _llm_config(base_url: str | None, model: str | None, api_key: str | None, timeout: float) -> Any:
+    """The LLM config when a server is named; fails early when the `llm` extra is missing."""
+    if not base_url:
+        return None
+    from rag.llm import LLMConfig, load_llm
+
+    if timeout <= 0:
+        _fail("--llm-timeout must be a positive number of seconds")
+    config = LLMConfig(base_url=base_url, model=model or "default", api_key=api_key, timeout=timeout)
+    try:
+        load_llm(config)
+    except ImportError as exc:
+        _fail(str(exc))
+    return config
 
 
 def _print_json(data: Any) -> None:
@@ -155,18 +186,20 @@ def show(article_id: str, index_dir: Path, as_json: bool) -> None:
     click.echo(article.text)
 
 
-def _engine(index_dir: Path, chroma_url: str | None) -> Any:
+def _engine(index_dir: Path, chroma_url: str | None, llm: Any = None) -> Any:
     from ingest.errors import IndexMismatch
-    from rag.engine import Engine
+    from rag.engine import Engine, EngineConfig
 
     try:
-        return Engine(index_dir, chroma_url=chroma_url)
+        return Engine(index_dir, EngineConfig(llm=llm), chroma_url=chroma_url)
     except (FileNotFoundError, IndexMismatch) as exc:
         _fail(str(exc))
 
 
 def _print_answer(answer: Any) -> None:
     click.echo(answer.answer)
+    if answer.notice:
+        click.echo(f"（{answer.notice}）")
     for c in answer.citations:
         click.echo(f"  [{c.n}] 《{c.title}》 {c.date or ''} {c.source}: {c.quote}")
 
@@ -181,9 +214,10 @@ def _print_answer(answer: Any) -> None:
 @click.option("--questions", "questions_file", type=click.Path(exists=True, path_type=Path),
               help="answer every {qid, question} line of a JSONL file; one JSON result per line")
 @_chroma_option
+@_llm_options
 @_json_option
 def ask(question: str | None, index_dir: Path, k: int | None, since: str | None, until: str | None,
-        source: str | None, questions_file: Path | None, chroma_url: str | None, as_json: bool) -> None:
+        source: str | None, questions_file: Path | None, chroma_url: str | None, as_json: bool, llm: Any) -> None:
     """Answer a question with numbered citations.
 
     Example: newsqa ask "王宏伟提出了哪几点要求"
@@ -193,7 +227,7 @@ def ask(question: str | None, index_dir: Path, k: int | None, since: str | None,
     if not question and not questions_file:
         _fail("give a question, or --questions FILE.jsonl")
     filters = SearchFilter(_check_date(since, "--since"), _check_date(until, "--until"), source)
-    engine = _engine(index_dir, chroma_url)
+    engine = _engine(index_dir, chroma_url, llm)
     if questions_file:
         for line_no, line in enumerate(questions_file.read_text(encoding="utf-8-sig").splitlines(), start=1):
             if not line.strip():
@@ -216,12 +250,13 @@ def ask(question: str | None, index_dir: Path, k: int | None, since: str | None,
 @main.command()
 @_index_option
 @_chroma_option
-def chat(index_dir: Path, chroma_url: str | None) -> None:
+@_llm_options
+def chat(index_dir: Path, chroma_url: str | None, llm: Any) -> None:
     """Chat in the terminal; follow-up questions use the earlier ones. Empty line or Ctrl-D ends.
 
     Example: newsqa chat
     """
-    engine = _engine(index_dir, chroma_url)
+    engine = _engine(index_dir, chroma_url, llm)
     history: list[str] = []
     while True:
         try:
@@ -265,14 +300,16 @@ def serve(index_dir: Path, host: str, port: int, chroma_url: str | None) -> None
 @click.option("--seed", type=int, default=0, show_default=True, help="benchmark: seed of --sample")
 @click.option("--distractors", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="benchmark: also index these JSONL news records")
+@_llm_options
 def evaluate(set_path: Path | None, index_dir: Path, json_out: Path | None, report_out: Path | None,
              benchmark: str | None, data_path: Path | None, sample: int | None, seed: int,
-             distractors: Path | None) -> None:
+             distractors: Path | None, llm: Any) -> None:
     """Score answers against an eval set: hit@k, MRR, key points, refusals, citations, latency.
 
     Exits 1 when a metric is below the set's threshold. Runs are kept in INDEX/eval_runs/, and a
     run names the questions that got worse since the previous run of the same set.
 
+    \b
     Example: newsqa eval --report reports/sample.md
     Example: newsqa eval --benchmark cmrc2018 --data ../shared/data/cmrc2018/cmrc2018_dev.json --sample 300
     """
@@ -281,6 +318,7 @@ def evaluate(set_path: Path | None, index_dir: Path, json_out: Path | None, repo
     from eval.report import previous_run, regressions, save_run, summary, write_report
     from eval.run import evaluate_set, run_benchmark
     from eval.sets import EvalSetError
+    from rag.engine import EngineConfig
 
     bars: dict[str, Any] = {}
 
@@ -296,9 +334,9 @@ def evaluate(set_path: Path | None, index_dir: Path, json_out: Path | None, repo
             if data_path is None:
                 _fail("--benchmark needs --data (the benchmark's file)")
             result = run_benchmark(benchmark, data_path, sample, distractors, seed, bar("questions", "q"),
-                                   bar("embedding", "chunk"))
+                                   bar("embedding", "chunk"), config=EngineConfig(llm=llm))
         else:
-            result = evaluate_set(_engine(index_dir, None), set_path, bar("questions", "q"))
+            result = evaluate_set(_engine(index_dir, None, llm), set_path, bar("questions", "q"))
     except (EvalSetError, ValueError, KeyError, OSError) as exc:
         _fail(f"{type(exc).__name__}: {exc}" if isinstance(exc, KeyError) else str(exc))
     finally:

@@ -47,3 +47,12 @@ def env_help(name: str) -> str:
     setting = _BY_NAME[name]
     default = f"; default {setting.default}" if setting.default else ""
     return f"{setting.help} (env {setting.env}{default})"
+
+
+def markdown_table() -> str:
+    """The README's settings table, made from SETTINGS so the two cannot drift."""
+    rows = ["| flag | environment | default | meaning |", "| --- | --- | --- | --- |"]
+    for s in SETTINGS:
+        default = f"`{s.default}`" if s.default else ""
+        rows.append(f"| `--{s.name}` | `{s.env}` | {default} | {s.help} |")
+    return "\n".join(rows)

@@ -91,7 +91,7 @@ def write_chart(result: EvalResult, path: Path, previous: dict[str, Any] | None 
     ax.invert_yaxis()
     ax.set_xlim(0, 1.05)
     ax.set_title(f"{result.set_name}: {len(result.per_question)} questions (red: threshold)")
-    ax.legend(loc="lower right", fontsize="small")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=2, fontsize="small", frameon=False)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

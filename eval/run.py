@@ -10,6 +10,8 @@ How an answer is scored (see eval/metrics.py for the formulas):
 - citations valid: every [n] names a citation whose span lies inside its text with a non-blank
   quote, the citation's text is the article's text at its offset, and an answer (not a refusal)
   cites at least once.
+- metrics with nothing to measure are left out (keypoint_recall without key points,
+  list_completeness without list questions, no_answer_recall without no-answer questions).
 - passed: answerable questions are answered, cite a gold article and hold every key point;
   no-answer questions are refused; citations valid in both cases.
 """
@@ -20,7 +22,7 @@ import json
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,8 +36,9 @@ from rag.citations import MARKER, Answer, invalid_markers
 from rag.retrieve import SearchFilter
 
 if TYPE_CHECKING:
+    from ingest.embed import Embedder
     from ingest.index import Index
-    from rag.engine import Engine
+    from rag.engine import Engine, EngineConfig
 
 # progress(done, total): questions answered so far
 Progress = Callable[[int, int], None]
@@ -115,7 +118,8 @@ def _judge(q: EvalQuestion, gold: dict[str, int], answer: Answer | None, latency
     return {
         "qid": q.qid, "question": q.question, "type": q.type, "passed": not (missed or notes),
         "missed": missed + notes, "hit_rank": rank, "latency_ms": latency,
-        "answer": answer.answer if answer else "", "no_answer": refused, "expected_no_answer": not q.expects_answer,
+        "answer": answer.answer if answer else "", "mode": answer.mode if answer else "", "no_answer": refused,
+        "expected_no_answer": not q.expects_answer,
         "history": list(q.history), "condensed_question": answer.condensed_question if answer else None,
         "gold": sorted(gold), "cited": ranking, "citations_valid": not problems and not error,
         "retrieved": list(dict.fromkeys(r.article_id for r in answer.retrieved)) if answer else [],
@@ -137,7 +141,12 @@ def score(eval_set: EvalSet, rows: list[dict[str, Any]], gold: dict[str, dict[st
     metrics["citation_validity"] = share_true({qid: row["citations_valid"] for qid, row in by_qid.items()})
     metrics |= latency_metrics({qid: row["latency_ms"] for qid, row in by_qid.items() if row["latency_ms"]})
     metrics |= {f"retrieved_{name}": value for name, value in pure.items()}
-    return {name: round(value, 4) for name, value in metrics.items()}
+    # a metric with nothing to measure (a benchmark has no list or no-answer questions) is left out,
+    # not reported as a perfect 1.0
+    unmeasured = {"keypoint_recall": not any(key_points.values()),
+                  "list_completeness": not any(q.type == "list" and q.key_points for q in eval_set.questions),
+                  "no_answer_recall": all(q.expects_answer for q in eval_set.questions)}
+    return {name: round(value, 4) for name, value in metrics.items() if not unmeasured.get(name)}
 
 
 def evaluate(engine: Engine, eval_set: EvalSet, progress: Progress | None = None) -> EvalResult:
@@ -180,6 +189,7 @@ def _write_passages(passages: dict[str, str], path: Path) -> None:
 def run_benchmark(
     name: str, data_path: Path, sample: int | None = None, distractors: Path | None = None, seed: int = 0,
     progress: Progress | None = None, ingest_progress: Callable[[int, int, str], None] | None = None,
+    embedder: Embedder | None = None, config: EngineConfig | None = None,
 ) -> EvalResult:
     """Index a benchmark's passages (plus distractor records) in a temporary index and run it.
 
@@ -188,10 +198,10 @@ def run_benchmark(
     """
     from ingest.embed import load_embedder
     from ingest.pipeline import ingest_paths
-    from rag.engine import Engine
+    from rag.engine import Engine, EngineConfig
 
     benchmark = load_benchmark(name, data_path, sample, seed)
-    embedder = load_embedder()
+    embedder = embedder or load_embedder()
     with tempfile.TemporaryDirectory(prefix=f"newsqa-{name}-") as tmp:
         passages = Path(tmp) / f"{name}_passages.jsonl"
         _write_passages(benchmark.passages, passages)
@@ -199,7 +209,8 @@ def run_benchmark(
         report = ingest_paths(inputs, Path(tmp) / "index", progress=ingest_progress, embedder=embedder)
         if report.errors:
             raise ValueError(f"the benchmark's passages did not ingest: {report.errors[0]}")
-        engine = Engine(Path(tmp) / "index", embedder=embedder)
+        engine = Engine(Path(tmp) / "index", config or EngineConfig(), embedder=embedder)
         result = evaluate(engine, benchmark.eval_set, progress)
         engine.index.close()
-    return result
+    extra = f" + {distractors.name}" if distractors else ""
+    return replace(result, index=f"temporary: {len(benchmark.passages)} passages{extra}")

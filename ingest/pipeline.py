@@ -164,18 +164,17 @@ def _embed_in_batches(
     index: Index, embedder: Embedder, todo: list[tuple[Article, list[Chunk], list[list[str]]]],
     total: int, progress: Progress | None,
 ) -> None:
+    """Embed and store about `_BATCH_CHUNKS` chunks at a time; each batch is committed on its own,
+    so a crash loses at most the batch in flight."""
     done = 0
     batch: list[tuple[Article, list[Chunk], list[list[str]]]] = []
-    for item in todo:
+    batch_chunks = 0
+    for position, item in enumerate(todo):
         batch.append(item)
-        if sum(len(chunks) for _, chunks, _ in batch) >= _BATCH_CHUNKS:
+        batch_chunks += len(item[1])
+        if batch_chunks >= _BATCH_CHUNKS or position == len(todo) - 1:
             _store_batch(index, embedder, batch)
-            done += sum(len(chunks) for _, chunks, _ in batch)
-            batch = []
+            done += batch_chunks
+            batch, batch_chunks = [], 0
             if progress:
                 progress(done, total, item[0].title)
-    if batch:
-        _store_batch(index, embedder, batch)
-        done += sum(len(chunks) for _, chunks, _ in batch)
-    if progress:
-        progress(done, total, "")

@@ -13,6 +13,7 @@ from rag.citations import Answer, Citation, Retrieved
 from rag.context import ArticleContext, article_contexts
 from rag.extractive import Draft, cite_span, extractive_answer
 from rag.followup import condense
+from rag.llm import LLMAnswerer, LLMConfig
 from rag.relevance import asked_noun, missing_specific, question_terms
 from rag.retrieve import Hit, HybridRetriever, SearchFilter
 
@@ -30,6 +31,7 @@ class EngineConfig:
     max_articles: int = 3  # articles the answerer reads, best first
     min_support: float = 0.6  # share of the question's content words the cited article must hold
     closest: int = 2  # passages shown when nothing answers
+    llm: LLMConfig | None = None  # an OpenAI-compatible server writes the answers; None: extractive only
 
 
 class Engine:
@@ -44,6 +46,7 @@ class Engine:
         self.embedder = embedder or load_embedder(self.index.info().get("model"))
         self.index.check_model(self.embedder, self.index.tokenizer_name)
         self.retriever = HybridRetriever(self.index, self.embedder, config.candidates)
+        self.llm = LLMAnswerer(config.llm) if config.llm else None
 
     def warm_up(self) -> None:
         """Load the model, BM25 and jieba now rather than on the first question."""
@@ -56,29 +59,44 @@ class Engine:
         Example:
             >>> Engine(Path("data/index")).ask("王宏伟提出了哪几点要求").answer
         """
+        *_, answer = self._answer(question, history or [], filters, k, stream=False)
+        assert isinstance(answer, Answer)
+        return answer
+
+    def stream(self, question: str, history: list[str] | None = None,
+               filters: SearchFilter = SearchFilter()) -> Iterator[str | Answer]:
+        """The answer text in growing pieces (the LLM's raw text as it arrives), then the finished,
+        verified Answer, whose text may differ from the streamed pieces (for the chat page)."""
+        streamed = False
+        for item in self._answer(question, history or [], filters, None, stream=True):
+            if isinstance(item, Answer) and not streamed:
+                yield from (item.answer[:end] for end in _line_ends(item.answer))
+            streamed = True
+            yield item
+
+    def _answer(self, question: str, history: list[str], filters: SearchFilter, k: int | None,
+                stream: bool) -> Iterator[str | Answer]:
         started = time.perf_counter()
-        standalone = condense(question, history or [])
+        standalone = self.llm.condense(question, history) if self.llm else condense(question, history)
         hits = self.retriever.search(standalone, k or self.config.k, filters)
         retrieved_at = time.perf_counter()
         contexts = article_contexts(self.index, hits, self.config.max_articles)
         draft = extractive_answer(standalone, contexts) if contexts else None
         answer, citations, no_answer = self._decide(standalone, draft, contexts, hits)
+        mode, notice = "extractive", None
+        if self.llm is not None and not no_answer:  # the LLM is asked only when the archive holds the answer
+            generated = yield from self.llm.answer(standalone, contexts, citations, stream)
+            notice = generated.notice
+            if generated.verified is not None:
+                answer, citations, mode = generated.verified.answer, generated.verified.citations, "llm"
         done = time.perf_counter()
-        return Answer(
+        yield Answer(
             question=question, answer=answer, no_answer=no_answer, citations=citations,
             retrieved=[Retrieved(h.article_id, h.chunk_id, h.title, round(h.score, 6)) for h in hits],
-            timings_ms={"retrieve": _ms(retrieved_at - started), "answer": _ms(done - retrieved_at),
-                        "total": _ms(done - started)},
-            condensed_question=standalone if standalone != question else None,
+            mode=mode, timings_ms={"retrieve": _ms(retrieved_at - started), "answer": _ms(done - retrieved_at),
+                                   "total": _ms(done - started)},
+            condensed_question=standalone if standalone != question else None, notice=notice,
         )
-
-    def stream(self, question: str, history: list[str] | None = None,
-               filters: SearchFilter = SearchFilter()) -> Iterator[str | Answer]:
-        """The answer text in growing pieces, then the finished Answer (for the chat page)."""
-        answer = self.ask(question, history, filters)
-        for line_end in _line_ends(answer.answer):
-            yield answer.answer[:line_end]
-        yield answer
 
     def _decide(self, question: str, draft: Draft | None, contexts: list[ArticleContext],
                 hits: list[Hit]) -> tuple[str, list[Citation], bool]:

@@ -26,6 +26,7 @@ _LIST_QUESTION = re.compile(
 )
 _ITEM_END = re.compile(r"[。！？!?；;]")
 _QUESTION_COUNT = re.compile(rf"({_NUM})[个点项条种大]|({_NUM})方面")
+_ORDINAL = re.compile(rf"第({_NUM}{{1,2}}|\d{{1,2}})[点个条项要是]")
 _FAMILY_HINTS = {"yao": re.compile(r"[“\"]要[”\"]|几要|哪几个要"), "shi": re.compile(r"[“\"]是[”\"]")}
 
 
@@ -75,6 +76,12 @@ def asked_count(question: str) -> int | None:
     """3 for 「哪三点」, None when the question gives no number."""
     match = _QUESTION_COUNT.search(question)
     return numeral_value(match.group(1) or match.group(2)) if match else None
+
+
+def asked_ordinal(question: str) -> int | None:
+    """2 for 「第二点是什么」: one item of a list is asked for."""
+    match = _ORDINAL.search(question)
+    return numeral_value(match.group(1)) if match else None
 
 
 def asked_family(question: str) -> str | None:

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 
 from rag.citations import Citation
 from rag.context import ArticleContext
-from rag.enumerations import Enumeration, asked_count, asked_family, find_enumerations, is_list_question
+from rag.enumerations import (
+    Enumeration,
+    asked_count,
+    asked_family,
+    asked_ordinal,
+    find_enumerations,
+    is_list_question,
+)
 from rag.relevance import Term, coverage, question_terms
 
 # kind of fact asked -> (how the question asks it, what a sentence holding it looks like)
@@ -21,6 +28,8 @@ _FACT_KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "count": (re.compile(r"多少|几[个名位项次条家户人万亿元天年]|数量|比例"), re.compile(r"\d|[一二三四五六七八九十百千万两]+[个名位项次条家户人元%]")),
     "who": (re.compile(r"谁|哪位|什么人|何人|哪些人|哪些领导|姓名|主持|参加"), re.compile(r"书记|县长|主任|局长|部长|负责人|主席|代表|委员|同志")),
     "where": (re.compile(r"哪里|在哪|什么地方|何地|哪个村|哪个镇|地点|到哪"), re.compile(r"[村镇乡县市街路区]|公园|现场|指挥部")),
+    # 「有哪些活动」 without numbered points: the sentence that lists things with 、
+    "which": (re.compile(r"哪些|哪几"), re.compile(r"(?:[^、，,。]{1,12}、){2,}")),
 }
 _MAX_FACT_SENTENCES = 2
 
@@ -32,6 +41,7 @@ class Draft:
     answer: str
     citations: list[Citation]
     support: float  # coverage of the question's content words by the cited article
+    match: float = 0.0  # coverage by the cited words themselves (list intro and items, or the sentences)
 
 
 def cite_span(n: int, ctx: ArticleContext, start: int, end: int) -> Citation:
@@ -78,10 +88,13 @@ def answer_list(question: str, contexts: list[ArticleContext]) -> Draft | None:
         lines.append(f"{intro}：[1]")
     else:
         lines.append(f"共{len(best.items)}点：")
-    for number, item in enumerate(best.items, start=1):
+    ordinal = asked_ordinal(question)
+    chosen = [best.items[ordinal - 1]] if ordinal and ordinal <= len(best.items) else best.items
+    for item in chosen:  # each item keeps its own marker (一、 / 一是 / 一要 …), as the paper wrote it
         citations.append(cite_span(len(citations) + 1, ctx, item.start, item.end))
-        lines.append(f"{number}. {text[item.start:item.end].rstrip('；;，,')}[{len(citations)}]")
-    return Draft("\n".join(lines), citations, _support(terms, ctx, citations))
+        lines.append(f"{text[item.start:item.end].rstrip('；;，,')}[{len(citations)}]")
+    match = coverage(terms, text[max(best.intro_start, best.start - 120) : best.end])
+    return Draft("\n".join(lines), citations, _support(terms, ctx, citations), match)
 
 
 def _sentence_score(question: str, terms: tuple[Term, ...], ctx: ArticleContext, start: int, end: int) -> float:
@@ -113,7 +126,8 @@ def answer_fact(question: str, contexts: list[ArticleContext], max_sentences: in
     for n, (_score, ctx, start, end) in enumerate(chosen, start=1):
         citations.append(cite_span(n, ctx, start, end))
         parts.append(f"{ctx.article.text[start:end]}[{n}]")
-    return Draft("".join(parts), citations, _support(terms, best_ctx, citations))
+    match = coverage(terms, "".join(ctx.article.text[start:end] for _, ctx, start, end in chosen))
+    return Draft("".join(parts), citations, _support(terms, best_ctx, citations), match)
 
 
 def _support(terms: tuple[Term, ...], ctx: ArticleContext, citations: list[Citation]) -> float:
@@ -124,9 +138,12 @@ def _support(terms: tuple[Term, ...], ctx: ArticleContext, citations: list[Citat
 
 def extractive_answer(question: str, contexts: list[ArticleContext]) -> Draft | None:
     """A list answer for list questions when a list fits, else the fact sentences."""
-    if is_list_question(question):
-        draft = answer_list(question, contexts)
-        if draft is not None:
-            return draft
-        return answer_fact(question, contexts, max_sentences=3)
+    if is_list_question(question) or asked_ordinal(question):
+        listed = answer_list(question, contexts)
+        fact = answer_fact(question, contexts, max_sentences=3)
+        # a numbered list wins unless one sentence speaks of the question far better (「…从哪些方面汇报」
+        # asked of a speaker whose points are listed with 、 rather than numbered)
+        if listed is not None and (fact is None or listed.match + 0.25 >= fact.match):
+            return listed
+        return fact
     return answer_fact(question, contexts)

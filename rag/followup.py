@@ -14,6 +14,7 @@ _PRONOUN = re.compile(r"他们|她们|他|她|该同志|这位|那位|此人")
 _THING = re.compile(r"^(?:这次|此次|该|这个|那个)(?:会议|活动|检查|调研|讲话)?")
 _BARE_FOLLOW_UP = re.compile(r"^(?:还有|那么|那|另外|此外|具体|然后|其次)")
 _PERSON_FLAGS = ("nr",)
+_ORDINAL_FOLLOW_UP = re.compile(r"^(?:那|那么)?第[一二三四五六七八九十\d]+[点个条项要是]")
 
 
 def _topic(question: str) -> tuple[str | None, list[str]]:
@@ -28,6 +29,8 @@ def condense(question: str, history: list[str]) -> str:
     question = question.strip()
     if not history:
         return question
+    if _ORDINAL_FOLLOW_UP.match(question):
+        return f"{history[-1].rstrip('？?')}，{question}"  # 「第二点是什么」 picks from the list asked before
     for earlier in reversed(history):
         person, others = _topic(earlier)
         if person or others:

@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ NEW_ISSUE = f"""# 紫藤湾星光读书节在青石镇开幕
 
 # 档案馆收到测试{SCRIPT}来稿
 
-本报讯 11月21日,县档案馆收到一份含有{SCRIPT}字样的来稿<img src=x onerror="window.__pwned=2">,编辑部决定照原文存档,以备核查。
+本报讯 11月21日,县档案馆收到一份含有{SCRIPT}字样的来稿<img src=x onerror="window.__pwned=2">${{window.__pwned=3}}{{{{x}}}},编辑部决定照原文存档,以备核查。
 """
 
 
@@ -88,6 +89,20 @@ def test_build_app_on_an_empty_archive(tmp_path: Path) -> None:
     assert "档案库还是空的" in chat[-1][0][-1]["content"]
 
 
+def test_chat_follow_up_uses_the_earlier_question(sample_index: Path) -> None:
+    archive = app.Archive(sample_index)
+    *_, (chat, asked, sources, _) = app._chat(archive, "王宏伟提出了哪几点要求", [], [], "", "")
+    assert asked == ["王宏伟提出了哪几点要求"] and "扛起政治责任" in chat[-1]["content"] and "<mark>" in sources
+    *_, (chat, asked, sources, note) = app._chat(archive, "他在下高池村调研了什么", chat, asked, "", "")
+    assert len(asked) == 2 and len(chat) == 4 and "按上下文理解为：王宏伟" in note
+    assert "王宏伟在下高池村调研脱贫攻坚工作" in sources
+
+
+def test_chat_says_so_when_nothing_is_found(sample_index: Path) -> None:
+    *_, (chat, _, _, _) = app._chat(app.Archive(sample_index), "火星移民计划的进展如何", [], [], "", "")
+    assert chat[-1]["content"].startswith("档案中没有找到")
+
+
 # ---- browser -----------------------------------------------------------------------------------------
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -108,27 +123,35 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 
     raise TimeoutError(f"the app did not answer at {url} within {seconds}s")
 
 
+@contextmanager
+def _serving(index_dir: Path, **env: str) -> Iterator[str]:
+    """The page over `index_dir` in a subprocess on a free loopback port; yields its URL."""
+    port = _free_port()
+    code = f"import app, pathlib; app.serve(pathlib.Path({str(index_dir)!r}), '127.0.0.1', {port})"
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("NEWSQA_AUTH")} | env
+    log_path = index_dir.parent / f"server-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=environ, stdout=log,
+                                   stderr=subprocess.STDOUT)
+        try:
+            _wait_until_up(f"http://127.0.0.1:{port}/", process)
+            yield f"http://127.0.0.1:{port}/"
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
 @pytest.fixture(scope="module")
 def server(sample_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """(url, index dir) of the page serving a private copy of the sample index."""
     index_dir = tmp_path_factory.mktemp("served") / "index"
     shutil.copytree(sample_index, index_dir)
-    port = _free_port()
-    code = f"import app, pathlib; app.serve(pathlib.Path({str(index_dir)!r}), '127.0.0.1', {port})"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSQA_AUTH")}
-    log = (index_dir.parent / "server.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait_until_up(f"http://127.0.0.1:{port}/", process)
-        yield f"http://127.0.0.1:{port}/", index_dir
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
+    with _serving(index_dir) as url:
+        yield url, index_dir
 
 
-@pytest.fixture
-def page(server: tuple[str, Path]) -> Iterator[Any]:
+@contextmanager
+def _browser_tab(url: str) -> Iterator[Any]:
     playwright_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.skip("needs Debian's chromium: apt-get install -y chromium fonts-noto-cjk")
@@ -136,9 +159,17 @@ def page(server: tuple[str, Path]) -> Iterator[Any]:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         tab = browser.new_page(viewport={"width": 1400, "height": 1000})
         tab.set_default_timeout(120_000)  # two shared cores: the first answer loads jieba and BM25
-        tab.goto(server[0])
+        tab.goto(url)
+        try:
+            yield tab
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(server: tuple[str, Path]) -> Iterator[Any]:
+    with _browser_tab(server[0]) as tab:
         yield tab
-        browser.close()
 
 
 def _ask(page: Any, question: str) -> str:
@@ -160,12 +191,13 @@ def test_chat_answers_with_highlighted_sources(page: Any, tmp_path: Path) -> Non
     for requirement in ("扛起政治责任", "抓住关键环节", "强化组织领导"):
         assert requirement in answer
     assert "<mark>" in sources and page.locator("#chat a.cite").count() >= 3
-    page.locator("#chat a.cite").nth(2).click()  # a [n] opens its source's whole article
-    assert page.locator("#sources details[open] .article-text mark").count() == 1
-    page.wait_for_timeout(800)  # the smooth scroll settles before the picture
     page.screenshot(path=str(tmp_path / "chat.png"))
     (ROOT / "docs").mkdir(exist_ok=True)
     shutil.copy(tmp_path / "chat.png", ROOT / "docs" / "screenshot-chat.png")
+    page.locator("#chat a.cite").nth(2).click()  # a [n] opens its source's whole article
+    assert page.locator("#sources details[open] .article-text mark").count() == 1
+    page.wait_for_timeout(800)  # the smooth scroll settles before the picture
+    page.screenshot(path=str(tmp_path / "chat-source-open.png"))
 
 
 @pytest.mark.browser
@@ -184,7 +216,8 @@ def test_upload_is_answerable_and_shown_escaped(page: Any, tmp_path: Path) -> No
     broken.write_bytes(b"not a pdf at all")
     page.get_by_role("tab", name="档案库").click()
     page.set_input_files("#upload input[type=file]", [str(issue), str(broken)])
-    page.wait_for_selector("#upload :text('坏文件.pdf')")
+    # the file list appears once both uploads are done (it shows name and suffix in separate elements)
+    page.wait_for_function("() => ['新一期', '坏文件'].every(n => document.querySelector('#upload').innerText.includes(n))")
     page.click("#ingest")
     page.get_by_text("导入完成").wait_for()
     result = page.inner_text("#ingest-result")
@@ -193,13 +226,18 @@ def test_upload_is_answerable_and_shown_escaped(page: Any, tmp_path: Path) -> No
 
     sources = _ask(page, "紫藤湾星光读书节设置了哪些活动")
     assert "紫藤湾星光读书节在青石镇开幕" in sources and "<mark>" in sources
-    assert "古籍修复展" in page.locator('#chat [data-testid="bot"]').last.inner_text()
+    assert "紫藤湾星光读书节" in page.locator('#chat [data-testid="bot"]').last.inner_text()
 
     sources = _ask(page, "县档案馆收到的来稿如何处理")
     assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in sources
     page.get_by_role("tab", name="档案库").click()
     page.fill("#title-search textarea, #title-search input", "档案馆收到测试")
-    page.locator("#articles").get_by_text(SCRIPT).first.wait_for()
+    page.wait_for_function("s => document.querySelector('#articles').innerText.includes(s)", arg=SCRIPT)
+    page.click("#pick input")
+    page.get_by_role("option").first.click()  # the search left one article: open it whole
+    page.wait_for_selector("#article .article-view")
+    shown = page.inner_text("#article")
+    assert SCRIPT in shown and "onerror" in shown and "${window.__pwned=3}{{x}}" in shown
     page.screenshot(path=str(tmp_path / "escaped.png"), full_page=True)
     assert page.evaluate("() => window.__pwned") is None
 
@@ -214,3 +252,32 @@ def test_index_directory_is_not_served(server: tuple[str, Path]) -> None:
         except urllib.error.HTTPError as exc:
             status = exc.code
         assert status in (403, 404), path
+
+
+@pytest.mark.browser
+def test_eval_tab_shows_metrics_and_chart(page: Any, tmp_path: Path) -> None:
+    pytest.importorskip("eval.run")
+    page.get_by_role("tab", name="评测").click()
+    page.click("#run-eval")
+    page.get_by_text("通过").first.wait_for(timeout=600_000)  # the summary: 共 N 题，通过 M 题
+    assert "hit@" in page.inner_text("#metrics")
+    page.wait_for_selector("#chart canvas, #chart svg")
+    page.screenshot(path=str(tmp_path / "eval.png"), full_page=True)
+
+
+@pytest.mark.browser
+def test_login_is_required_when_credentials_are_set(tmp_path: Path) -> None:
+    """An empty archive starts without the model, so this server is quick."""
+    with _serving(tmp_path / "index", NEWSQA_AUTH_USER="editor", NEWSQA_AUTH_PASSWORD="s3cret-pass") as url:
+        try:
+            with urllib.request.urlopen(f"{url}config", timeout=10) as response:
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        assert status == 401
+        with _browser_tab(url) as tab:
+            tab.get_by_text("请登录报纸档案问答").wait_for()
+            tab.locator("input[type=text], input:not([type])").first.fill("editor")
+            tab.locator("input[type=password]").fill("s3cret-pass")
+            tab.keyboard.press("Enter")
+            tab.get_by_role("tab", name="问答").wait_for()  # the page itself, past the login form

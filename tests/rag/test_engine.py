@@ -104,3 +104,10 @@ def test_stream_grows_to_the_final_answer(engine: Engine) -> None:
     texts = parts[:-1]
     assert texts and all(isinstance(t, str) for t in texts)
     assert texts[-1] == final.answer and all(final.answer.startswith(t) for t in texts)
+
+
+def test_ordinal_follow_up_answers_that_item_only(engine: Engine) -> None:
+    answer = engine.ask("第二点是什么？", history=["王宏伟提出了哪几点要求"])
+    assert "抓住关键环节" in answer.answer
+    assert "扛起政治责任" not in answer.answer and "强化组织领导" not in answer.answer
+    _assert_citations_valid(answer)

@@ -15,3 +15,7 @@ def test_bare_follow_up_takes_the_earlier_topic() -> None:
 
 def test_no_history_no_change() -> None:
     assert condense("他还强调了什么？", []) == "他还强调了什么？"
+
+
+def test_ordinal_follow_up_keeps_the_earlier_list_question() -> None:
+    assert condense("第二点是什么？", ["王宏伟提出了哪几点要求"]) == "王宏伟提出了哪几点要求，第二点是什么？"

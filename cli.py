@@ -93,7 +93,7 @@ def ingest(paths: tuple[str, ...], index_dir: Path, date: str | None, model: str
 
     Example: newsqa ingest samples/ ../shared/data/xwlb/xwlb_2023.jsonl
     """
-    from ingest.errors import IndexBusy, IndexMismatch
+    from ingest.errors import IndexBusy, IndexMismatch, StoreUnavailable
     from ingest.pipeline import IngestConfig, ingest_paths
 
     _check_date(date, "--date")
@@ -101,7 +101,7 @@ def ingest(paths: tuple[str, ...], index_dir: Path, date: str | None, model: str
     try:
         with _progress_bar() as progress:
             report = ingest_paths(list(paths), index_dir, config, progress=progress)
-    except (IndexBusy, IndexMismatch, ValueError) as exc:
+    except (IndexBusy, IndexMismatch, StoreUnavailable, ValueError) as exc:
         _fail(str(exc))
     if as_json:
         _print_json(report.as_json())
@@ -222,6 +222,7 @@ def ask(question: str | None, index_dir: Path, k: int | None, since: str | None,
 
     Example: newsqa ask "王宏伟提出了哪几点要求"
     """
+    from ingest.errors import StoreUnavailable
     from rag.retrieve import SearchFilter
 
     if not question and not questions_file:
@@ -235,12 +236,17 @@ def ask(question: str | None, index_dir: Path, k: int | None, since: str | None,
             try:
                 item = json.loads(line)
                 result = engine.ask(item["question"], item.get("history") or [], filters, k).as_json()
+            except StoreUnavailable as exc:
+                result = {"error": str(exc)}
             except (json.JSONDecodeError, KeyError, TypeError):
                 result = {"error": f"{questions_file}:{line_no}: not a JSON object with a 'question'"}
                 item = {}
             click.echo(json.dumps({"qid": item.get("qid"), **result}, ensure_ascii=False))
         return
-    answer = engine.ask(question or "", [], filters, k)
+    try:
+        answer = engine.ask(question or "", [], filters, k)
+    except StoreUnavailable as exc:
+        _fail(str(exc))
     if as_json:
         _print_json(answer.as_json())
     else:
@@ -256,6 +262,8 @@ def chat(index_dir: Path, chroma_url: str | None, llm: Any) -> None:
 
     Example: newsqa chat
     """
+    from ingest.errors import StoreUnavailable
+
     engine = _engine(index_dir, chroma_url, llm)
     history: list[str] = []
     while True:
@@ -265,7 +273,11 @@ def chat(index_dir: Path, chroma_url: str | None, llm: Any) -> None:
             break
         if not question:
             break
-        answer = engine.ask(question, history)
+        try:
+            answer = engine.ask(question, history)
+        except StoreUnavailable as exc:
+            click.echo(f"newsqa: {exc}", err=True)
+            continue
         _print_answer(answer)
         history.append(question)
 

@@ -108,6 +108,8 @@ def _judge(q: EvalQuestion, gold: dict[str, int], answer: Answer | None, latency
     problems = citation_problems(answer, index) if answer else []
     refused = answer.no_answer if answer else False
     notes = [f"(error: {error})"] if error else []
+    if q.expects_answer and not gold:
+        notes.append("(gold article not in the index)")
     if q.expects_answer and refused:
         notes.append("(refused)")
     if q.expects_answer and not refused and rank is None:
@@ -129,12 +131,11 @@ def _judge(q: EvalQuestion, gold: dict[str, int], answer: Answer | None, latency
 def score(eval_set: EvalSet, rows: list[dict[str, Any]], gold: dict[str, dict[str, int]]) -> dict[str, float]:
     """All metrics of a run from its per-question rows (as `_judge` writes them)."""
     by_qid = {row["qid"]: row for row in rows}
-    answered = {qid: row["answer"] for qid, row in by_qid.items()}
     metrics = retrieval_metrics(gold, {qid: _as_scores(by_qid[qid]["cited"]) for qid in gold})
     pure = retrieval_metrics(gold, {qid: _as_scores(by_qid[qid]["retrieved"]) for qid in gold})
     key_points = {q.qid: list(q.key_points) for q in eval_set.questions if q.expects_answer}
     # a refusal's closest passages may quote a key point; a refusal still answers nothing
-    answered = {qid: ("" if by_qid[qid]["no_answer"] else text) for qid, text in answered.items()}
+    answered = {qid: ("" if row["no_answer"] else row["answer"]) for qid, row in by_qid.items()}
     metrics |= keypoint_metrics(key_points, answered, {q.qid for q in eval_set.questions if q.type == "list"})
     metrics |= refusal_metrics({q.qid: not q.expects_answer for q in eval_set.questions},
                                {qid: row["no_answer"] for qid, row in by_qid.items()})
@@ -210,7 +211,10 @@ def run_benchmark(
         if report.errors:
             raise ValueError(f"the benchmark's passages did not ingest: {report.errors[0]}")
         engine = Engine(Path(tmp) / "index", config or EngineConfig(), embedder=embedder)
-        result = evaluate(engine, benchmark.eval_set, progress)
+        # distractors change the task: their runs are a set of their own in the regression history
+        eval_set = replace(benchmark.eval_set, name=f"{benchmark.eval_set.name}+{distractors.stem}") if distractors \
+            else benchmark.eval_set
+        result = evaluate(engine, eval_set, progress)
         engine.index.close()
     extra = f" + {distractors.name}" if distractors else ""
     return replace(result, index=f"temporary: {len(benchmark.passages)} passages{extra}")

@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ingest.articles import normalise_date
+
 TYPES = ("fact", "list", "date", "person-role", "no-answer", "follow-up")
 SAMPLE_SET = Path(__file__).parent / "data" / "sample.jsonl"
 BENCHMARKS = ("chronoqa", "cmrc2018")
@@ -98,6 +100,10 @@ def _question(record: dict[str, Any], where: str, default_qid: str) -> EvalQuest
         history=_strings(record.get("history"), where, "history"),
         since=record.get("since"), until=record.get("until"),
     )
+    for name in ("since", "until"):
+        value = record.get(name)
+        if value is not None and (not isinstance(value, str) or len(value) != 10 or normalise_date(value) != value):
+            raise EvalSetError(where, f"'{name}' must be YYYY-MM-DD")
     has_gold = bool(item.gold_titles or item.gold_ids)
     if item.expects_answer and not has_gold:
         raise EvalSetError(where, f"a {kind} question needs 'gold' (the answering article's title)")
@@ -174,9 +180,10 @@ def load_chronoqa(path: Path, sample: int | None = None, seed: int = 0) -> Bench
     """ChronoQA (`chronoqa.jsonl`); the passages come from `chronoqa_chunk_pool.jsonl` beside it.
 
     Its answers are written by a language model, not copied from the passages, so they are not
-    key points; only retrieval is scored. With `sample`, only the sampled questions' passages."""
+    key points: retrieval, refusals and citations are scored. With `sample`, only the sampled questions' passages."""
     pool_path = path.parent / "chronoqa_chunk_pool.jsonl"
-    pool = {r["chunk_id"]: r["text"] for r in map(json.loads, pool_path.read_text(encoding="utf-8").splitlines()) if r}
+    pool_lines = pool_path.read_text(encoding="utf-8").splitlines()
+    pool = {r["chunk_id"]: r["text"] for r in (json.loads(line) for line in pool_lines if line.strip())}
     records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     chosen = _sampled(records, sample, seed)
     questions = tuple(

@@ -36,3 +36,12 @@ class IndexBusy(Exception):
             f"another ingest is writing to {index_dir}; wait for it to finish and try again"
         )
         self.index_dir = index_dir
+
+
+class StoreUnavailable(Exception):
+    """The vector store (a Chroma server) does not answer; nothing was changed."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"the Chroma store at {where} does not answer ({reason}); check that it is running and try again")
+        self.where = where
+        self.reason = reason

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from ingest.articles import Article
 from ingest.chunk import Chunk
-from ingest.errors import IndexBusy, IndexMismatch
+from ingest.errors import IndexBusy, IndexMismatch, StoreUnavailable
 from ingest.tokens import DEFAULT_TOKENIZER, get_tokenizer
 
 if TYPE_CHECKING:
@@ -79,6 +79,12 @@ def _chroma_client(path: Path, url: str | None) -> Any:
             host=parsed.hostname or "127.0.0.1", port=parsed.port or 8000, ssl=parsed.scheme == "https", settings=settings
         )
     return chromadb.PersistentClient(path=str(path), settings=settings)
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    names = {type(e).__name__ for e in (exc, exc.__cause__, exc.__context__) if e is not None}
+    return bool(names & {"ConnectError", "ConnectTimeout", "ReadTimeout", "RemoteProtocolError", "ReadError",
+                         "ConnectionError", "ConnectionRefusedError", "WriteError"}) or "Could not connect" in str(exc)
 
 
 def _describe(info: dict[str, str]) -> str:
@@ -147,15 +153,39 @@ class Index:
         return self.info().get("tokenizer", DEFAULT_TOKENIZER)
 
     # ---- the vector store (Chroma through llama-index) -----------------------------------------
+    @contextlib.contextmanager
+    def _store_errors(self) -> Iterator[None]:
+        """Turn a Chroma server's outage into one clear error (the embedded store has none)."""
+        try:
+            yield
+        except Exception as exc:
+            if not self.chroma_url or not _is_connection_error(exc):
+                raise
+            self._vector_store = None  # reconnect on the next call
+            raise StoreUnavailable(self.chroma_url, type(exc).__name__) from exc
+
     @property
     def vector_store(self) -> Any:
         if self._vector_store is None:
             from llama_index.vector_stores.chroma import ChromaVectorStore
 
-            client = _chroma_client(self.directory / "chroma", self.chroma_url)
-            self._collection = client.get_or_create_collection(COLLECTION, metadata={"hnsw:space": "cosine"})
+            with self._store_errors():
+                client = _chroma_client(self.directory / "chroma", self.chroma_url)
+                self._collection = client.get_or_create_collection(COLLECTION, metadata={"hnsw:space": "cosine"})
             self._vector_store = ChromaVectorStore(chroma_collection=self._collection)
         return self._vector_store
+
+    def dense_query(self, vector: list[float], top_k: int, where: dict[str, Any] | None = None) -> Any:
+        """llama-index's VectorStoreQueryResult for the `top_k` chunks nearest to `vector`.
+
+        Raises:
+            StoreUnavailable: the Chroma server does not answer.
+        """
+        from llama_index.core.vector_stores.types import VectorStoreQuery
+
+        with self._store_errors():
+            kwargs = {"where": where} if where else {}
+            return self.vector_store.query(VectorStoreQuery(query_embedding=vector, similarity_top_k=top_k), **kwargs)
 
     @property
     def collection(self) -> Any:
@@ -182,8 +212,9 @@ class Index:
                         raise IndexBusy(str(self.directory)) from None
                     time.sleep(0.2)
             try:
-                self._repair()
-                yield self
+                with self._store_errors():
+                    self._repair()
+                    yield self
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 

@@ -76,14 +76,8 @@ class DenseRetriever(BaseRetriever):
         self._index, self._embedder, self._top_k, self._filters = index, embedder, top_k, filters
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        from llama_index.core.vector_stores.types import VectorStoreQuery
-
         vector = self._embedder.encode_query(query_bundle.query_str)
-        where = _to_chroma_where(self._filters)
-        kwargs = {"where": where} if where else {}
-        result = self._index.vector_store.query(
-            VectorStoreQuery(query_embedding=vector.tolist(), similarity_top_k=self._top_k), **kwargs
-        )
+        result = self._index.dense_query(vector.tolist(), self._top_k, _to_chroma_where(self._filters))
         # llama-index reports exp(-distance); with cosine space that is exp(cos - 1)
         return [
             NodeWithScore(node=node, score=1.0 + math.log(max(similarity, 1e-12)))

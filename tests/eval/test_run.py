@@ -99,6 +99,7 @@ def test_markdown_report_with_chart(result: EvalResult, tmp_path: Path) -> None:
     ('{"question": "GDP？", "type": "no-answer", "key_points": ["1"]}', "no 'gold' and no 'key_points'"),
     ('{"question": "他呢？", "type": "follow-up", "gold": "x"}', "needs 'history'"),
     ('["not", "an", "object"]', "must be a JSON object"),
+    ('{"question": "谁？", "type": "fact", "gold": "x", "since": "2023/11/15"}', "'since' must be YYYY-MM-DD"),
     ('{"question": "谁？", "type": "fact", "gold": "x", "qid": "a"}\n{"question": "谁？", "type": "fact", "gold": "y", "qid": "a"}',
      "repeated qid"),
 ])

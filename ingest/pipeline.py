@@ -18,7 +18,6 @@ from ingest.tokens import DEFAULT_TOKENIZER, get_tokenizer
 
 # progress(done, total, what): chunks embedded so far, of all chunks to embed
 Progress = Callable[[int, int, str], None]
-_BATCH_CHUNKS = 256  # one embedding call and one store transaction
 
 
 @dataclass(frozen=True)
@@ -31,6 +30,7 @@ class IngestConfig:
     tokenizer: str = DEFAULT_TOKENIZER
     chroma_url: str | None = None
     lock_wait_seconds: float = 0.0
+    batch_chunks: int = 256  # chunks per embedding call and per store transaction
 
 
 @dataclass
@@ -148,10 +148,9 @@ def ingest_paths(
             else:
                 report.articles_added += 1
                 report.added_ids.append(article.id)
-        total = sum(len(chunks) for _, chunks, _ in todo)
         embed_before = getattr(getattr(embedder, "timer", None), "seconds", 0.0)
-        _embed_in_batches(index, embedder, todo, total, progress)
-        report.chunks_added = total
+        _embed_in_batches(index, embedder, todo, config.batch_chunks, progress)
+        report.chunks_added = sum(len(chunks) for _, chunks, _ in todo)
         if todo:
             index.rebuild_bm25()
         report.embed_seconds = getattr(getattr(embedder, "timer", None), "seconds", 0.0) - embed_before
@@ -162,17 +161,18 @@ def ingest_paths(
 
 def _embed_in_batches(
     index: Index, embedder: Embedder, todo: list[tuple[Article, list[Chunk], list[list[str]]]],
-    total: int, progress: Progress | None,
+    batch_size: int, progress: Progress | None,
 ) -> None:
-    """Embed and store about `_BATCH_CHUNKS` chunks at a time; each batch is committed on its own,
+    """Embed and store about `batch_size` chunks at a time; each batch is committed on its own,
     so a crash loses at most the batch in flight."""
+    total = sum(len(chunks) for _, chunks, _ in todo)
     done = 0
     batch: list[tuple[Article, list[Chunk], list[list[str]]]] = []
     batch_chunks = 0
     for position, item in enumerate(todo):
         batch.append(item)
         batch_chunks += len(item[1])
-        if batch_chunks >= _BATCH_CHUNKS or position == len(todo) - 1:
+        if batch_chunks >= batch_size or position == len(todo) - 1:
             _store_batch(index, embedder, batch)
             done += batch_chunks
             batch, batch_chunks = [], 0

@@ -26,6 +26,7 @@ from settings import env_default
 if TYPE_CHECKING:
     from rag.citations import Answer, Citation
     from rag.engine import Engine
+    from rag.llm import LLMConfig
 
 MAX_UPLOAD = "50mb"
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -36,19 +37,24 @@ _LIST_MAX = 500  # rows of the article list: a year of broadcasts would swamp th
 class Archive:
     """The index directory and its Engine, opened on first use (an empty archive has none yet)."""
 
-    def __init__(self, index_dir: Path, chroma_url: str | None = None) -> None:
+    def __init__(self, index_dir: Path, chroma_url: str | None = None, llm: LLMConfig | None = None) -> None:
         self.index_dir = Path(index_dir)
         self.chroma_url = chroma_url
+        self.llm = llm
         self._engine: Engine | None = None
         self._lock = threading.Lock()
 
     def engine(self) -> Engine | None:
         """The Engine, or None while no index exists."""
-        from rag.engine import Engine
+        from ingest.errors import IndexMismatch
+        from rag.engine import Engine, EngineConfig
 
         with self._lock:  # two first questions must not load the model twice
             if self._engine is None and (self.index_dir / "articles.sqlite").exists():
-                self._engine = Engine(self.index_dir, chroma_url=self.chroma_url)
+                try:
+                    self._engine = Engine(self.index_dir, EngineConfig(llm=self.llm), chroma_url=self.chroma_url)
+                except IndexMismatch as exc:
+                    raise gr.Error(f"档案库是用另一个向量模型建立的，无法直接使用：请删除 {self.index_dir} 后重新导入。（{exc}）") from exc
             return self._engine
 
     def articles(self) -> list[Any]:
@@ -107,13 +113,23 @@ def _chat(archive: Archive, message: str, chat: list[dict[str, str]], asked: lis
         yield chat, asked, "", ""
         return
     yield chat, asked, '<div class="sources-empty">正在检索……</div>', ""
-    for piece in engine.stream(question, asked, filters):
+    for piece in _stream_or_explain(engine, question, asked, filters):
         if isinstance(piece, str):
             chat[-1] = {"role": "assistant", "content": answer_html(piece, turn)}
             yield chat, asked, gr.skip(), ""
             continue
         chat[-1] = {"role": "assistant", "content": answer_html(piece.answer, turn)}
         yield chat, [*asked, question], sources_html(_source_views(archive, piece.citations), turn), _note(piece)
+
+
+def _stream_or_explain(engine: Engine, question: str, asked: list[str], filters: Any) -> Iterator[Any]:
+    """engine.stream, with a vector-store outage said in plain Chinese instead of a stack trace."""
+    from ingest.errors import StoreUnavailable
+
+    try:
+        yield from engine.stream(question, asked, filters)
+    except StoreUnavailable as exc:
+        raise gr.Error(f"向量库服务暂时无法连接，请稍后再试。（{exc.where}）") from exc
 
 
 def _note(answer: Answer) -> str:
@@ -275,13 +291,13 @@ def _eval_tab(archive: Archive) -> None:
     run.click(evaluate, None, [summary, metrics, chart, questions], concurrency_limit=1, concurrency_id="eval")
 
 
-def build_app(index_dir: Path, chroma_url: str | None = None) -> gr.Blocks:
+def build_app(index_dir: Path, chroma_url: str | None = None, llm: LLMConfig | None = None) -> gr.Blocks:
     """The page over the index at `index_dir` (which may not exist yet: upload creates it).
 
     Example:
         >>> build_app(Path("data/index")).queue(default_concurrency_limit=4).launch()
     """
-    archive = Archive(index_dir, chroma_url)
+    archive = Archive(index_dir, chroma_url, llm)
     stored = archive.articles()[:_EXAMPLE_SCAN]
     examples = example_questions((s.article.title, s.article.text) for s in stored)
     with gr.Blocks(title="报纸档案问答", analytics_enabled=False) as page:
@@ -296,10 +312,12 @@ def build_app(index_dir: Path, chroma_url: str | None = None) -> gr.Blocks:
     return page
 
 
-def serve(index_dir: Path, host: str | None = None, port: int | None = None, chroma_url: str | None = None) -> None:
-    """Start the page; login is on when NEWSQA_AUTH_USER and NEWSQA_AUTH_PASSWORD are both set."""
-    user, password = env_default("auth-user"), env_default("auth-password")
-    page = build_app(index_dir, chroma_url)
+def serve(index_dir: Path, host: str | None = None, port: int | None = None, chroma_url: str | None = None,
+          llm: LLMConfig | None = None, auth_user: str | None = None, auth_password: str | None = None) -> None:
+    """Start the page; login is on when a user and a password are given (or NEWSQA_AUTH_USER and
+    NEWSQA_AUTH_PASSWORD are both set)."""
+    user, password = auth_user or env_default("auth-user"), auth_password or env_default("auth-password")
+    page = build_app(index_dir, chroma_url, llm)
     # asks only read the index, so a few run at once; uploads queue behind their own limit of 1
     page.queue(default_concurrency_limit=4).launch(
         server_name=host or "127.0.0.1", server_port=port, auth=(user, password) if user and password else None,

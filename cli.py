@@ -286,15 +286,22 @@ def chat(index_dir: Path, chroma_url: str | None, llm: Any) -> None:
 @_index_option
 @click.option("--host", default=lambda: env_default("host"), help=env_help("host"))
 @click.option("--port", type=int, default=lambda: int(env_default("port") or 7860), help=env_help("port"))
+@click.option("--auth-user", default=lambda: env_default("auth-user"), help=env_help("auth-user"))
+@click.option("--auth-password", default=lambda: env_default("auth-password"), help=env_help("auth-password"))
 @_chroma_option
-def serve(index_dir: Path, host: str, port: int, chroma_url: str | None) -> None:
-    """Start the chat page (binds 127.0.0.1 unless told otherwise).
+@_llm_options
+def serve(index_dir: Path, host: str, port: int, auth_user: str | None, auth_password: str | None,
+          chroma_url: str | None, llm: Any) -> None:
+    """Start the chat page (binds 127.0.0.1 unless told otherwise; login when a user and password are set).
 
     Example: newsqa serve --port 7860
     """
     import app
 
-    app.serve(index_dir=index_dir, host=host, port=port, chroma_url=chroma_url)
+    if bool(auth_user) != bool(auth_password):
+        _fail("--auth-user and --auth-password go together")
+    app.serve(index_dir=index_dir, host=host, port=port, chroma_url=chroma_url, llm=llm,
+              auth_user=auth_user, auth_password=auth_password)
 
 
 @main.command(name="eval")

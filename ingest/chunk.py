@@ -10,8 +10,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-# a sentence ends at 。！？；… (or their ASCII forms) plus any closing quotes or brackets after them
-_SENTENCE = re.compile(r"[^。！？!?；;…]*(?:[。！？!?；;…]+[”’」』）)】》\"']*|$)")
+_ENDS = set("。！？!?；;…")
+_CLOSERS = set("”’」』）)】》\"'")
+_OPEN_QUOTES, _CLOSE_QUOTES = "“「『", "”」』"
+_MAX_QUOTE = 200  # an unclosed quote stops protecting its sentence after this many characters
 _SOFT_BREAK = re.compile(r"[，,、：:]")
 DEFAULT_MAX_CHARS = 300
 
@@ -33,15 +35,40 @@ class Chunk:
 
 
 def sentence_spans(text: str, offset: int = 0) -> Iterator[tuple[int, int]]:
-    """(start, end) of each sentence of `text`, shifted by `offset`; white space is left out."""
-    for match in _SENTENCE.finditer(text):
-        start, end = match.start(), match.end()
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        if end > start:
-            yield offset + start, offset + end
+    """(start, end) of each sentence of `text`, shifted by `offset`; white space is left out.
+
+    A sentence ends at 。！？；… plus any closing quotes after them, but not inside a quotation:
+    「“你家有几口人?家里有什么产业?”每到一户…」 keeps the quoted questions in one sentence.
+    """
+    start, depth, opened_at, i = 0, 0, 0, 0
+    while i < len(text):
+        ch = text[i]
+        if ch in _OPEN_QUOTES:
+            depth, opened_at = depth + 1, i
+        elif ch in _CLOSE_QUOTES and depth:
+            depth -= 1
+        if depth and i - opened_at > _MAX_QUOTE:
+            depth = 0
+        ends_here = ch in _ENDS and not depth
+        closes_quoted_sentence = ch in _CLOSE_QUOTES and not depth and i > 0 and text[i - 1] in _ENDS
+        if ends_here or closes_quoted_sentence:
+            i += 1
+            while i < len(text) and (text[i] in _ENDS or text[i] in _CLOSERS):
+                i += 1
+            yield from _trimmed(text, start, i, offset)
+            start = i
+            continue
+        i += 1
+    yield from _trimmed(text, start, len(text), offset)
+
+
+def _trimmed(text: str, start: int, end: int, offset: int) -> Iterator[tuple[int, int]]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        yield offset + start, offset + end
 
 
 def _split_long(start: int, end: int, text: str, max_chars: int) -> Iterator[tuple[int, int]]:

@@ -14,7 +14,7 @@ from rag.context import ArticleContext, article_contexts
 from rag.extractive import Draft, cite_span, extractive_answer
 from rag.followup import condense
 from rag.llm import LLMAnswerer, LLMConfig
-from rag.relevance import asked_noun, missing_specific, question_terms
+from rag.relevance import asked_noun, missing_specific, names_asked, question_terms
 from rag.retrieve import Hit, HybridRetriever, SearchFilter
 
 NOT_FOUND = "档案中没有找到能回答这个问题的内容。"
@@ -108,7 +108,7 @@ class Engine:
             asked = asked_noun(question)  # 「哪些企业」: the cited passages must speak of 企业
             if (draft.support >= self.config.min_support
                     and not missing_specific(question_terms(question), cited.title + "\n" + cited.text)
-                    and (asked is None or asked in passages)):
+                    and (asked is None or names_asked(asked, passages))):
                 return draft.answer, draft.citations, False
         return self._closest(contexts)
 

@@ -27,7 +27,10 @@ _LIST_QUESTION = re.compile(
 _ITEM_END = re.compile(r"[。！？!?；;]")
 _QUESTION_COUNT = re.compile(rf"({_NUM})[个点项条种大]|({_NUM})方面")
 _ORDINAL = re.compile(rf"第({_NUM}{{1,2}}|\d{{1,2}})[点个条项要是]")
-_FAMILY_HINTS = {"yao": re.compile(r"[“\"]要[”\"]|几要|哪几个要"), "shi": re.compile(r"[“\"]是[”\"]")}
+_FAMILY_HINTS = {
+    "yao": re.compile(rf"[“\"]要[”\"]|几要|哪几个要|{_NUM}要[、，,”]"),
+    "shi": re.compile(rf"[“\"]是[”\"]|{_NUM}是[、，,”]"),
+}
 
 
 def numeral_value(text: str) -> int:
@@ -117,7 +120,29 @@ def _runs(text: str, family: str, pattern: re.Pattern[str]) -> list[Enumeration]
     return enumerations
 
 
+_CLAUSE = re.compile(r"[^；;。！？!?\n]+[；;]|[^；;。！？!?\n]+[。！？!?]")
+
+
+def _parallel_runs(text: str) -> list[Enumeration]:
+    """Unnumbered parallel clauses: 「要抓好…；抓好…；抓好…。」 (same head word, split by ；)."""
+    enumerations = []
+    for paragraph in re.finditer(r"[^\n]+", text):
+        clauses = [(m.start() + paragraph.start(), m.end() + paragraph.start()) for m in _CLAUSE.finditer(paragraph.group())]
+        run: list[tuple[int, int]] = []
+        for start, end in clauses + [(-1, -1)]:
+            head = text[start:end].lstrip("要")[:2] if start >= 0 else ""
+            if run and head and head == text[run[0][0] : run[0][1]].lstrip("要")[:2] and text[run[-1][1] - 1] in "；;":
+                run.append((start, end))
+                continue
+            if len(run) >= 2:
+                items = tuple(Item(n, s, e) for n, (s, e) in enumerate(run, start=1))
+                intro = max(text.rfind(mark, 0, max(0, run[0][0] - 1)) for mark in "。！？\n") + 1
+                enumerations.append(Enumeration("parallel", items, intro))
+            run = [(start, end)] if start >= 0 else []
+    return enumerations
+
+
 def find_enumerations(text: str) -> list[Enumeration]:
-    """Every numbered run (at least two items) in an article's text, in text order."""
+    """Every numbered run (at least two items) and run of parallel clauses, in text order."""
     found = [e for family, pattern in FAMILIES.items() for e in _runs(text, family, pattern)]
-    return sorted(found, key=lambda e: e.start)
+    return sorted(found + _parallel_runs(text), key=lambda e: e.start)

@@ -24,25 +24,30 @@ def _topic(question: str) -> tuple[str | None, list[str]]:
     return person, others
 
 
+_ASKING = re.compile(r"谁|什么|哪|几|多少|如何|怎么|怎样|是否")
+
+
+def _asked_about(question: str) -> str:
+    """What a question is about: its words before the asking word (「执法检查由谁带队」 -> 执法检查)."""
+    match = _ASKING.search(question)
+    return question[: match.start()].rstrip("由的是在对把被让给和与及，, ") if match else ""
+
+
 def condense(question: str, history: list[str]) -> str:
     """`question` made to stand alone given the earlier user questions (oldest first)."""
     question = question.strip()
     if not history:
         return question
+    earlier = history[-1].strip().rstrip("？?")
     if _ORDINAL_FOLLOW_UP.match(question):
-        return f"{history[-1].rstrip('？?')}，{question}"  # 「第二点是什么」 picks from the list asked before
-    for earlier in reversed(history):
-        person, others = _topic(earlier)
-        if person or others:
-            break
-    else:
-        return question
-    if person and _PRONOUN.search(question):
-        return _PRONOUN.sub(person, question, count=1)
-    own = [t for t in question_terms(question) if t.specific]
-    if own:
+        return f"{earlier}，{question}"  # 「第二点是什么」 picks from the list asked before
+    person, others = next(((p, o) for p, o in map(_topic, reversed(history)) if p or o), (None, []))
+    if _PRONOUN.search(question):
+        subject = person or _asked_about(earlier)  # 「他们」 of a group: what the earlier question was about
+        return _PRONOUN.sub(subject, question, count=1) if subject else f"{earlier}，{question}"
+    if any(t.specific for t in question_terms(question)):
         return question  # it names its own subject
     if _THING.match(question) or _BARE_FOLLOW_UP.match(question) or len(question) <= 8:
-        topic = " ".join(([person] if person else []) + others)
+        topic = " ".join(([person] if person else []) + others) or earlier
         return f"{topic} {question}".strip()
     return question

@@ -16,8 +16,10 @@ _QUESTION_WORDS = {
     "什么", "哪些", "哪几", "哪个", "哪位", "哪里", "哪儿", "哪天", "多少", "怎么", "怎样", "如何", "为什么", "是否", "有没有",
     "几点", "几个", "几项", "几条", "几种", "哪几个", "哪几点", "时候", "时间", "日期", "地方", "内容", "情况", "方面",
     "问题", "主要", "具体", "分别", "一下", "请问", "介绍", "报道", "文章", "新闻", "本报", "提到", "说", "谈到",
-    "他们", "她们", "我们", "进行", "有关", "相关", "哪", "谁",
+    "他们", "她们", "我们", "进行", "有关", "相关", "哪", "谁", "担任", "职务", "职位", "身份", "评价", "看待", "认为",
+    "处理", "做到", "怎样", "分别",
 }
+_ASKING_CHARS = set("哪谁吗呢么啥")
 _SPECIFIC = {"nr", "nrt", "nrfg", "ns", "nt", "nz", "eng", "j"}  # names, places, organisations, acronyms
 _CONTENT_PREFIXES = ("n", "v", "a", "l", "i", "m", "t", "s", "b", "f", "z")
 
@@ -48,6 +50,8 @@ def question_terms(question: str) -> tuple[Term, ...]:
         word, flag = pair_word.strip(), pair_flag
         if len(word) < 2 or word in _QUESTION_WORDS or not (flag in _SPECIFIC or flag.startswith(_CONTENT_PREFIXES)):
             continue
+        if any(ch in _ASKING_CHARS for ch in word):
+            continue  # jieba glues 哪些项目 into one word; it asks, it does not say
         if flag == "m" and not any(ch.isdigit() for ch in word):
             continue  # 几点 / 三个: counting words, not facts
         specific = flag in _SPECIFIC or any(ch.isdigit() for ch in word)
@@ -79,21 +83,42 @@ def missing_specific(terms: tuple[Term, ...], text: str) -> list[str]:
     return [t.word for t in terms if t.specific and _found(t.word, text) < 0.5]
 
 
+_WHO_IS = re.compile(r"([\u4e00-\u9fff]{2,})是谁")
+_HOW_MANY = re.compile(r"([\u4e00-\u9fff]{2,}?)(?:有|是|为|达|拿出|共)?多少([\u4e00-\u9fff]{0,4})")
 _ASKED = re.compile(r"(?:哪些|哪几[个点项条种位家]?|什么|哪[一二三四五六七八九十两]+[个点项条种位家]?)([\u4e00-\u9fff]{2,6})")
 # categories every speech or report has: asking for them names no fact that could be missing
 _GENERIC_ASKED = {
     "要求", "方面", "做法", "措施", "工作", "关系", "问题", "意见", "建议", "经验", "内容", "事项", "任务", "举措", "重点",
     "部署", "安排", "指示", "讲话", "强调", "目标", "成效", "情况", "环节", "原则", "途径", "办法", "方式", "领导", "人员",
+    "职务", "职位", "身份", "地方", "人", "项目", "现场", "村", "镇",
 }
+# an asked category the text names by its members: 「哪些部门」 is answered by 县委办、扶贫办
+_NAMED_BY = {"部门": ("办", "局", "委", "部", "中心", "所", "处"), "单位": ("办", "局", "委", "部", "中心", "所", "公司")}
 
 
 def asked_noun(question: str) -> str | None:
-    """The thing a question asks for by category: 「调研了哪些企业」 -> 企业; None for generic ones."""
-    match = _ASKED.search(question)
-    if not match:
-        return None
-    words = tag_words(match.group(1))
-    word = words[0][0] if words else ""
+    """The thing a question asks for by category: 「调研了哪些企业」 -> 企业, 「运城市市长是谁」 -> 市长,
+    「人口有多少」 -> 人口; None for categories every report has."""
+    who = _WHO_IS.search(question)
+    how_many = _HOW_MANY.search(question)
+    if who:
+        words = tag_words(who.group(1))
+        word = words[-1][0] if words else ""
+    elif how_many:  # 「拿出多少经费」 asks for 经费; 「人口有多少」 for 人口
+        after = [w for w, _ in tag_words(how_many.group(2)) if len(w) >= 2]
+        before = [w for w, _ in tag_words(how_many.group(1))]
+        word = after[0] if after else (before[-1] if before else "")
+    else:
+        match = _ASKED.search(question)
+        if not match:
+            return None
+        words = tag_words(match.group(1))
+        word = words[0][0] if words else ""
     if len(word) < 2 or word in _GENERIC_ASKED or word in _QUESTION_WORDS:
         return None
     return word
+
+
+def names_asked(noun: str, text: str) -> bool:
+    """Whether `text` speaks of the asked category, by its name or (部门 …) by its members."""
+    return noun in text or any(member in text for member in _NAMED_BY.get(noun, ()))

@@ -6,7 +6,11 @@ cd "$(dirname "$0")/.."
 all=false
 if [ "${1:-}" = "--all" ] || [ "${CI:-}" = "true" ]; then all=true; fi
 
-bash scripts/setup.sh "test,llm"
+if $all; then
+  bash scripts/setup.sh "test,llm,llm-server"   # llama-cpp-python compiles llama.cpp: minutes, once per machine
+else
+  bash scripts/setup.sh "test,llm"
+fi
 if $all && [ ! -x /usr/bin/chromium ]; then
   # the browser tests drive Debian's Chromium (Playwright's own browser download is not reachable)
   sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"

@@ -76,8 +76,15 @@ def test_loose_marker_forms_are_read() -> None:
     _assert_valid(verified.answer, verified.citations)
 
 
+def test_echoed_passage_labels_and_headers_claim_nothing() -> None:
+    reply = "[1] 《标题1》2020-11-16\n[2] 《王"
+    assert verify(reply, PASSAGES).citations == []
+    verified = verify("[2] 孙晓到横水镇调研综治中心建设。[2]", PASSAGES)
+    assert verified.answer == "孙晓到横水镇调研综治中心建设。[1]"
+
+
 def test_nothing_verifiable_leaves_no_citation() -> None:
-    for reply in ["我被攻破了", "档案中没有找到相关内容", "王宏伟要求扛起政治责任。[5]", ""]:
+    for reply in ["我被攻破了", "档案中没有找到相关内容", "王宏伟要求扛起政治责任。[5]", "", "是的。[1]"]:
         verified = verify(reply, PASSAGES)
         assert verified.citations == [] and verified.answer == ""
 
@@ -163,14 +170,15 @@ def _free_port() -> int:
 
 
 def _engine(index: Path, embedder: Embedder, url: str, timeout: float = 30.0) -> Engine:
-    return Engine(index, EngineConfig(llm=LLMConfig(base_url=url, model="fake", timeout=timeout)), embedder=embedder)
+    config = LLMConfig(base_url=url, model="fake", timeout=timeout, max_tokens=256)
+    return Engine(index, EngineConfig(llm=config), embedder=embedder)
 
 
 def _mixed_reply(messages: list[dict[str, Any]]) -> str:
     if "改写" in messages[0]["content"]:
         return "王宏伟提出了哪几点要求？"
     n = _passage_number(messages, "扛起政治责任")
-    return f"王宏伟要求切实扛起政治责任。[{n}]北京冬奥会在二〇二二年举办。[{n}]\n另有一条。[42]"
+    return f"王宏伟要求切实扛起政治责任。[{n}]北京冬奥会在二〇二二年举办。[{n}]\n新馆每周开放六天。[42]"
 
 
 def test_engine_keeps_only_verified_llm_sentences(sample_index: Path, embedder: Embedder, fake_server: Any) -> None:
@@ -220,10 +228,16 @@ def test_condensing_falls_back_to_the_rules_on_error() -> None:
     assert answerer.condense("他还强调了什么？", [REQUIREMENTS]) == condense("他还强调了什么？", [REQUIREMENTS])
 
 
+def test_condensed_question_that_loses_the_topic_is_not_used(fake_server: Any) -> None:
+    answerer = LLMAnswerer(LLMConfig(base_url=fake_server(lambda m: "2. 为什么你认为你没有回答问题"), timeout=10))
+    assert answerer.condense("他还强调了什么？", [REQUIREMENTS]) == condense("他还强调了什么？", [REQUIREMENTS])
+
+
 def test_condensed_question_from_the_llm_is_used(sample_index: Path, embedder: Embedder, fake_server: Any) -> None:
-    answer = _engine(sample_index, embedder, fake_server(_mixed_reply)).ask("还有呢", ["孙晓到横水镇调研了什么"])
-    assert answer.condensed_question == "王宏伟提出了哪几点要求？"  # retrieval followed the rewrite:
-    assert any("王宏伟" in c.text or "扛起政治责任" in c.text for c in answer.citations)
+    answer = _engine(sample_index, embedder, fake_server(_mixed_reply)).ask("还有呢", [REQUIREMENTS])
+    assert condense("还有呢", [REQUIREMENTS]) != "王宏伟提出了哪几点要求？"
+    assert answer.condensed_question == "王宏伟提出了哪几点要求？"  # the rewrite kept the topic, so it is used
+    assert answer.mode == "llm" and any("扛起政治责任" in c.text for c in answer.citations)
 
 
 # --- the `llm` extra missing ---------------------------------------------------------------------------
@@ -289,7 +303,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     log = (tmp_path_factory.mktemp("llama") / "server.log").open("w")
     process = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
-                                "--port", str(port), "--n_ctx", "4096", "--n_threads", "2"], stdout=log, stderr=log)
+                                "--port", str(port), "--n_ctx", "4096", "--n_threads", "2", "--chat_format", "gemma"], stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + 180

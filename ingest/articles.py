@@ -71,7 +71,7 @@ def article_id(source: str, title: str, date: str | None, ordinal: int = 0) -> s
 def _sections(text: str) -> list[tuple[str | None, list[str]]]:
     """(heading, paragraphs) runs of a cleaned issue; text before any heading has heading None."""
     sections: list[tuple[str | None, list[str]]] = [(None, [])]
-    for line in text.split("\n"):
+    for line in filter(None, text.split("\n")):
         if is_heading(line):
             sections.append((line.lstrip("#").strip(), []))
         else:
@@ -81,7 +81,7 @@ def _sections(text: str) -> list[tuple[str | None, list[str]]]:
 
 def _fallback_title(body: list[str], source: str) -> tuple[str, list[str]]:
     first = body[0] if body else ""
-    if first and len(first) <= _MAX_TITLE and first[-1] not in "。！？!?；;，,":
+    if len(body) > 1 and len(first) <= _MAX_TITLE and first[-1] not in "。！？!?；;，,":
         return first, body[1:]
     return source.rsplit(".", 1)[0], body
 

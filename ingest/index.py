@@ -3,7 +3,7 @@
 Layout of an index directory:
     articles.sqlite   articles, chunks (with their BM25 tokens) and what built the index
     chroma/           Chroma's persistent store (unless a Chroma server is used)
-    bm25/             bm25s arrays (memory-mapped on load) and the chunk ids in their order
+    bm25/             bm25s arrays (memory-mapped on load) and the chunk ids in their order (bm25.py)
     write.lock        held by the one process that writes
 
 Invariant: after every write, Chroma and BM25 hold exactly the chunk ids of the article store.
@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import shutil
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingest.articles import Article
+from ingest.bm25 import Bm25Files
 from ingest.chunk import Chunk
 from ingest.errors import IndexBusy, IndexMismatch, StoreUnavailable
 from ingest.tokens import DEFAULT_TOKENIZER, get_tokenizer
@@ -100,9 +100,7 @@ class Index:
         self._db: sqlite3.Connection | None = None
         self._collection: Any = None
         self._vector_store: Any = None
-        self._bm25: Any = None
-        self._bm25_ids: list[str] = []
-        self._bm25_generation: str | None = None
+        self._bm25 = Bm25Files(self.directory)
         self._filter_cache_key: tuple[str | None, int] | None = None
         self._filter_cache: tuple[Any, Any] = (None, None)
 
@@ -230,7 +228,7 @@ class Index:
             with self.db:
                 self.db.executemany("delete from chunks where article_id = ?", [(a,) for a in missing])
                 self.db.executemany("delete from articles where id = ?", [(a,) for a in missing])
-        if extra or missing or self._stored_generation() != self.info().get("generation"):
+        if extra or missing or self._bm25.generation() != self.info().get("generation"):
             self.rebuild_bm25()
 
     def article_hashes(self) -> dict[str, str]:
@@ -292,46 +290,14 @@ class Index:
         self.db.execute("insert or replace into info values ('generation', ?)", (f"{time.time_ns()}",))
 
     # ---- BM25 ---------------------------------------------------------------------------------
-    def _stored_generation(self) -> str | None:
-        path = self.directory / "bm25" / "newsqa.json"
-        return json.loads(path.read_text())["generation"] if path.exists() else None
-
     def rebuild_bm25(self) -> None:
-        """Rebuild BM25 from the stored tokens (no re-tokenising) and swap it in by rename."""
-        import bm25s
-
+        """Rebuild BM25 from the stored tokens (no re-tokenising)."""
         rows = self.db.execute("select id, tokens from chunks order by article_id, n").fetchall()
-        ids = [row[0] for row in rows]
-        staging = self.directory / "bm25.new"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        if rows:
-            retriever = bm25s.BM25()
-            retriever.index([row[1].split(" ") if row[1] else [""] for row in rows], show_progress=False)
-            retriever.save(str(staging))
-        generation = self.info().get("generation", "")
-        (staging / "newsqa.json").write_text(json.dumps({"generation": generation, "ids": ids}))
-        final = self.directory / "bm25"
-        old = self.directory / "bm25.old"
-        shutil.rmtree(old, ignore_errors=True)
-        if final.exists():
-            final.rename(old)
-        staging.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
-        self._bm25_generation = None
+        self._bm25.rebuild([(row[0], row[1]) for row in rows], self.info().get("generation", ""))
 
     def bm25(self) -> tuple[Any, list[str]]:
         """(bm25s retriever or None when empty, chunk ids in its order); reloaded after a write."""
-        generation = self._stored_generation()
-        if generation != self._bm25_generation:
-            import bm25s
-
-            folder = self.directory / "bm25"
-            ids = json.loads((folder / "newsqa.json").read_text())["ids"] if generation is not None else []
-            self._bm25 = bm25s.BM25.load(str(folder), mmap=True) if ids else None
-            self._bm25_ids = ids
-            self._bm25_generation = generation
-        return self._bm25, self._bm25_ids
+        return self._bm25.load()
 
     # ---- reading ------------------------------------------------------------------------------
     def list_articles(self) -> list[StoredArticle]:

@@ -15,6 +15,7 @@ from typing import Any
 from ingest.errors import IngestError
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".docx", ".pdf", ".jsonl")
+MAX_ISSUE_BYTES = 20 * 1024 * 1024  # one issue file; archives go through JSONL, which has no such limit
 _JSONL_TEXT_KEYS = ("content", "text")
 _JSONL_KNOWN_KEYS = ("id", "title", "date", "content", "text")
 
@@ -201,6 +202,16 @@ def read_file(path: Path) -> ReadResult:
             f"不支持的文件类型 {path.suffix}",
         )
     try:
+        if not path.is_file():  # a FIFO or device would block the whole batch on read
+            raise IngestError(str(path), "not a regular file", "不是普通文件")
+        size = path.stat().st_size
+        if reader is not _read_jsonl and size > MAX_ISSUE_BYTES:
+            raise IngestError(
+                str(path),
+                f"the file is too large for one issue ({size / 2**20:.1f} MB; the limit is {MAX_ISSUE_BYTES // 2**20} MB): "
+                "split it into issues, or convert it to JSONL with one article per line",
+                f"文件过大（{size / 2**20:.1f} MB，单期上限 {MAX_ISSUE_BYTES // 2**20} MB）：请拆分，或转成每行一篇文章的 JSONL",
+            )
         return reader(path)
     except OSError as exc:
         raise IngestError(str(path), f"cannot read the file ({exc.strerror})", "无法读取文件") from exc

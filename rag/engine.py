@@ -50,7 +50,7 @@ class Engine:
 
     def warm_up(self) -> None:
         """Load the model, BM25 and jieba now rather than on the first question."""
-        self.ask("王宏伟提出了哪几点要求")
+        self.ask("会议提出了哪些要求")
 
     def ask(self, question: str, history: list[str] | None = None, filters: SearchFilter = SearchFilter(),
             k: int | None = None) -> Answer:

@@ -319,10 +319,12 @@ def serve(index_dir: Path, host: str, port: int, auth_user: str | None, auth_pas
 @click.option("--seed", type=int, default=0, show_default=True, help="benchmark: seed of --sample")
 @click.option("--distractors", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="benchmark: also index these JSONL news records")
+@click.option("--bench-index", type=click.Path(file_okay=False, path_type=Path),
+              help="benchmark: build the index here and keep it (re-runs embed only what is new)")
 @_llm_options
 def evaluate(set_path: Path | None, index_dir: Path, json_out: Path | None, report_out: Path | None,
              benchmark: str | None, data_path: Path | None, sample: int | None, seed: int,
-             distractors: Path | None, llm: Any) -> None:
+             distractors: Path | None, bench_index: Path | None, llm: Any) -> None:
     """Score answers against an eval set: hit@k, MRR, key points, refusals, citations, latency.
 
     Exits 1 when a metric is below the set's threshold. Runs are kept in INDEX/eval_runs/, and a
@@ -353,7 +355,7 @@ def evaluate(set_path: Path | None, index_dir: Path, json_out: Path | None, repo
             if data_path is None:
                 _fail("--benchmark needs --data (the benchmark's file)")
             result = run_benchmark(benchmark, data_path, sample, distractors, seed, bar("questions", "q"),
-                                   bar("embedding", "chunk"), config=EngineConfig(llm=llm))
+                                   bar("embedding", "chunk"), config=EngineConfig(llm=llm), index_dir=bench_index)
         else:
             result = evaluate_set(_engine(index_dir, None, llm), set_path, bar("questions", "q"))
     except (EvalSetError, ValueError, KeyError, OSError) as exc:

@@ -190,9 +190,12 @@ def _write_passages(passages: dict[str, str], path: Path) -> None:
 def run_benchmark(
     name: str, data_path: Path, sample: int | None = None, distractors: Path | None = None, seed: int = 0,
     progress: Progress | None = None, ingest_progress: Callable[[int, int, str], None] | None = None,
-    embedder: Embedder | None = None, config: EngineConfig | None = None,
+    embedder: Embedder | None = None, config: EngineConfig | None = None, index_dir: Path | None = None,
 ) -> EvalResult:
     """Index a benchmark's passages (plus distractor records) in a temporary index and run it.
+
+    With `index_dir` the index is built there and kept; ingest is incremental, so a second run (or
+    a copy of an index that already holds the distractors) embeds only what is new.
 
     Raises:
         ValueError: an unknown benchmark name.
@@ -207,10 +210,11 @@ def run_benchmark(
         passages = Path(tmp) / f"{name}_passages.jsonl"
         _write_passages(benchmark.passages, passages)
         inputs = [str(passages)] + ([str(distractors)] if distractors else [])
-        report = ingest_paths(inputs, Path(tmp) / "index", progress=ingest_progress, embedder=embedder)
+        target = index_dir or Path(tmp) / "index"
+        report = ingest_paths(inputs, target, progress=ingest_progress, embedder=embedder)
         if report.errors:
             raise ValueError(f"the benchmark's passages did not ingest: {report.errors[0]}")
-        engine = Engine(Path(tmp) / "index", config or EngineConfig(), embedder=embedder)
+        engine = Engine(target, config or EngineConfig(), embedder=embedder)
         # distractors change the task: their runs are a set of their own in the regression history
         eval_set = replace(benchmark.eval_set, name=f"{benchmark.eval_set.name}+{distractors.stem}") if distractors \
             else benchmark.eval_set

@@ -128,10 +128,11 @@ def ingest_paths(
         raise ValueError("--date must be YYYY-MM-DD")
     report = IngestReport()
     articles = collect_articles(paths, normalise_date(config.date), report)
-    embedder = embedder or load_embedder(config.model)
+    index = Index(index_dir, config.chroma_url)
+    # no --model: keep the model the index was built with, so a re-ingest never mixes two
+    embedder = embedder or load_embedder(config.model or index.info().get("model"))
     report.runtime = embedder.runtime
     tokenize = get_tokenizer(config.tokenizer)
-    index = Index(index_dir, config.chroma_url)
     with index.writing(config.lock_wait_seconds):
         index.check_model(embedder, config.tokenizer)
         known = index.article_hashes()

@@ -28,7 +28,8 @@ class EngineConfig:
 
     k: int = 8  # fused chunks handed to the answerer
     candidates: int = 30  # chunks each retriever proposes before fusion
-    max_articles: int = 3  # articles the answerer reads, best first
+    dense_weight: float = 1.0  # of the dense ranking in the fusion; BM25's is 1
+    max_articles: int = 5  # articles the answerer reads, best first (3 lost sample answers among 5k news)
     min_support: float = 0.6  # share of the question's content words the cited article must hold
     closest: int = 2  # passages shown when nothing answers
     llm: LLMConfig | None = None  # an OpenAI-compatible server writes the answers; None: extractive only
@@ -45,7 +46,7 @@ class Engine:
         self.config = config
         self.embedder = embedder or load_embedder(self.index.info().get("model"))
         self.index.check_model(self.embedder, self.index.tokenizer_name)
-        self.retriever = HybridRetriever(self.index, self.embedder, config.candidates)
+        self.retriever = HybridRetriever(self.index, self.embedder, config.candidates, config.dense_weight)
         self.llm = LLMAnswerer(config.llm) if config.llm else None
 
     def warm_up(self) -> None:

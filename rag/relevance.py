@@ -20,6 +20,7 @@ _QUESTION_WORDS = {
     "处理", "做到", "怎样", "分别",
 }
 _ASKING_CHARS = set("哪谁吗呢么啥")
+_MONTH_DAY = re.compile(r"\d{1,2}月\d{1,2}日")  # one fact, not two numbers
 _SPECIFIC = {"nr", "nrt", "nrfg", "ns", "nt", "nz", "eng", "j"}  # names, places, organisations, acronyms
 _CONTENT_PREFIXES = ("n", "v", "a", "l", "i", "m", "t", "s", "b", "f", "z")
 
@@ -45,8 +46,8 @@ def tag_words(text: str) -> list[tuple[str, str]]:
 @lru_cache(maxsize=2048)
 def question_terms(question: str) -> tuple[Term, ...]:
     """Content words of the question, names and places weighted highest."""
-    terms: dict[str, Term] = {}
-    for pair_word, pair_flag in tag_words(question):
+    terms: dict[str, Term] = {date: Term(date, 3.0, True) for date in _MONTH_DAY.findall(question)}
+    for pair_word, pair_flag in tag_words(_MONTH_DAY.sub(" ", question)):
         word, flag = pair_word.strip(), pair_flag
         if len(word) < 2 or word in _QUESTION_WORDS or not (flag in _SPECIFIC or flag.startswith(_CONTENT_PREFIXES)):
             continue
@@ -84,6 +85,7 @@ def missing_specific(terms: tuple[Term, ...], text: str) -> list[str]:
 
 
 _WHO_IS = re.compile(r"([\u4e00-\u9fff]{2,})是谁")
+_HOW_IS = re.compile(r"([\u4e00-\u9fff]{2,})(?:怎么样|怎样|如何)[？?]?$")
 _HOW_MANY = re.compile(r"([\u4e00-\u9fff]{2,}?)(?:有|是|为|达|拿出|共)?多少([\u4e00-\u9fff]{0,4})")
 _ASKED = re.compile(r"(?:哪些|哪几[个点项条种位家]?|什么|哪[一二三四五六七八九十两]+[个点项条种位家]?)([\u4e00-\u9fff]{2,6})")
 # categories every speech or report has: asking for them names no fact that could be missing
@@ -99,7 +101,7 @@ _NAMED_BY = {"部门": ("办", "局", "委", "部", "中心", "所", "处"), "�
 def asked_noun(question: str) -> str | None:
     """The thing a question asks for by category: 「调研了哪些企业」 -> 企业, 「运城市市长是谁」 -> 市长,
     「人口有多少」 -> 人口; None for categories every report has."""
-    who = _WHO_IS.search(question)
+    who = _WHO_IS.search(question) or _HOW_IS.search(question)  # 「天气怎么样」 asks for 天气
     how_many = _HOW_MANY.search(question)
     if who:
         words = tag_words(who.group(1))

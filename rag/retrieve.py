@@ -120,20 +120,21 @@ class ChineseBM25Retriever(BaseRetriever):
         return mask.astype("float32")
 
 
-def reciprocal_rank_fusion(rankings: list[list[str]], k: int = RRF_K) -> dict[str, float]:
-    """{id: sum over rankings of 1 / (k + rank)}, rank from 1."""
+def reciprocal_rank_fusion(rankings: list[list[str]], weights: list[float] | None = None,
+                           k: int = RRF_K) -> dict[str, float]:
+    """{id: sum over rankings of weight / (k + rank)}, rank from 1."""
     fused: dict[str, float] = {}
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings)):
         for rank, item in enumerate(ranking, start=1):
-            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
+            fused[item] = fused.get(item, 0.0) + weight / (k + rank)
     return fused
 
 
 class HybridRetriever:
     """Dense + BM25 candidates, fused by reciprocal rank, as `Hit`s with both raw scores."""
 
-    def __init__(self, index: Index, embedder: Embedder, candidates: int = 30) -> None:
-        self.index, self.embedder, self.candidates = index, embedder, candidates
+    def __init__(self, index: Index, embedder: Embedder, candidates: int = 30, dense_weight: float = 1.0) -> None:
+        self.index, self.embedder, self.candidates, self.dense_weight = index, embedder, candidates, dense_weight
 
     def search(self, query: str, k: int = 8, filters: SearchFilter = SearchFilter()) -> list[Hit]:
         """The best `k` chunks for `query`, best first."""
@@ -142,7 +143,7 @@ class HybridRetriever:
         sparse = ChineseBM25Retriever(self.index, self.candidates, filters).retrieve(bundle)
         dense_scores = {n.node.node_id: float(n.score or 0.0) for n in dense}
         bm25_scores = {n.node.node_id: float(n.score or 0.0) for n in sparse}
-        fused = reciprocal_rank_fusion([list(dense_scores), list(bm25_scores)])
+        fused = reciprocal_rank_fusion([list(dense_scores), list(bm25_scores)], [self.dense_weight, 1.0])
         best = sorted(fused, key=lambda chunk_id: -fused[chunk_id])[:k]
         rows = self.index.chunk_rows(best)
         return [

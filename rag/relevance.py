@@ -87,15 +87,22 @@ def missing_specific(terms: tuple[Term, ...], text: str) -> list[str]:
 _WHO_IS = re.compile(r"([\u4e00-\u9fff]{2,})是谁")
 _HOW_IS = re.compile(r"([\u4e00-\u9fff]{2,})(?:怎么样|怎样|如何)[？?]?$")
 _HOW_MANY = re.compile(r"([\u4e00-\u9fff]{2,}?)(?:有|是|为|达|拿出|共)?多少([\u4e00-\u9fff]{0,4})")
-_ASKED = re.compile(r"(?:哪些|哪几[个点项条种位家]?|什么|哪[一二三四五六七八九十两]+[个点项条种位家]?)([\u4e00-\u9fff]{2,6})")
+_ASKED = re.compile(r"(?:哪些|哪几[个点项条种位家]?|(?<!为)什么|哪[一二三四五六七八九十两]+[个点项条种位家]?)([\u4e00-\u9fff]{2,6})")
 # categories every speech or report has: asking for them names no fact that could be missing
 _GENERIC_ASKED = {
     "要求", "方面", "做法", "措施", "工作", "关系", "问题", "意见", "建议", "经验", "内容", "事项", "任务", "举措", "重点",
     "部署", "安排", "指示", "讲话", "强调", "目标", "成效", "情况", "环节", "原则", "途径", "办法", "方式", "领导", "人员",
     "职务", "职位", "身份", "地方", "人", "项目", "现场", "村", "镇",
+    # abstract categories: a text describes them without naming them (「有什么特点」)
+    "变化", "用途", "特点", "特征", "作用", "意义", "原因", "影响", "定义", "区别", "方法", "过程", "东西", "名称",
+    "特色", "经历", "结果", "用处",
 }
 # an asked category the text names by its members: 「哪些部门」 is answered by 县委办、扶贫办
-_NAMED_BY = {"部门": ("办", "局", "委", "部", "中心", "所", "处"), "单位": ("办", "局", "委", "部", "中心", "所", "公司")}
+_NAMED_BY = {
+    "部门": ("办", "局", "委", "部", "中心", "所", "处"),
+    "单位": ("办", "局", "委", "部", "中心", "所", "公司"),
+    "站点": ("站",),
+}
 
 
 def asked_noun(question: str) -> str | None:
@@ -115,7 +122,8 @@ def asked_noun(question: str) -> str | None:
         if not match:
             return None
         words = tag_words(match.group(1))
-        word = words[0][0] if words else ""
+        # a noun names a category; 「什么一度…」 or 「多少话一共」 put an adverb there
+        word = words[0][0] if words and words[0][1].startswith(("n", "vn")) else ""
     if len(word) < 2 or word in _GENERIC_ASKED or word in _QUESTION_WORDS:
         return None
     return word

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import EllipsisType
 
 from ingest.embed import Embedder, load_embedder
 from ingest.index import Index
@@ -20,6 +22,7 @@ from rag.retrieve import Hit, HybridRetriever, SearchFilter
 NOT_FOUND = "档案中没有找到能回答这个问题的内容。"
 CLOSEST = "以下是最接近的段落，仅供参考："
 EMPTY_INDEX = "档案库还是空的：请先导入报纸文件。"
+_MAX_ANSWERERS = 8
 
 
 @dataclass(frozen=True)
@@ -48,45 +51,61 @@ class Engine:
         self.index.check_model(self.embedder, self.index.tokenizer_name)
         self.retriever = HybridRetriever(self.index, self.embedder, config.candidates, config.dense_weight)
         self.llm = LLMAnswerer(config.llm) if config.llm else None
+        self._answerers: dict[LLMConfig, LLMAnswerer] = {}
+        self._answerers_lock = threading.Lock()  # the page asks from several threads
 
     def warm_up(self) -> None:
         """Load the model, BM25 and jieba now rather than on the first question."""
         self.ask("会议提出了哪些要求")
 
     def ask(self, question: str, history: list[str] | None = None, filters: SearchFilter = SearchFilter(),
-            k: int | None = None) -> Answer:
+            k: int | None = None, llm: LLMConfig | None | EllipsisType = ...) -> Answer:
         """Answer `question`; `history` holds the earlier user questions of the chat, oldest first.
+        `llm` overrides the configured server for this question (None: extractive; ...: as configured).
 
         Example:
             >>> Engine(Path("data/index")).ask("王宏伟提出了哪几点要求").answer
         """
-        *_, answer = self._answer(question, history or [], filters, k, stream=False)
+        *_, answer = self._answer(question, history or [], filters, k, self._answerer(llm), stream=False)
         assert isinstance(answer, Answer)
         return answer
 
-    def stream(self, question: str, history: list[str] | None = None,
-               filters: SearchFilter = SearchFilter()) -> Iterator[str | Answer]:
+    def stream(self, question: str, history: list[str] | None = None, filters: SearchFilter = SearchFilter(),
+               llm: LLMConfig | None | EllipsisType = ...) -> Iterator[str | Answer]:
         """The answer text in growing pieces (the LLM's raw text as it arrives), then the finished,
         verified Answer, whose text may differ from the streamed pieces (for the chat page)."""
         streamed = False
-        for item in self._answer(question, history or [], filters, None, stream=True):
+        for item in self._answer(question, history or [], filters, None, self._answerer(llm), stream=True):
             if isinstance(item, Answer) and not streamed:
                 yield from (item.answer[:end] for end in _line_ends(item.answer))
             streamed = True
             yield item
 
+    def _answerer(self, llm: LLMConfig | None | EllipsisType) -> LLMAnswerer | None:
+        """The answerer for `llm`, kept per config so each server's client is made once."""
+        if llm is ...:
+            return self.llm
+        if llm is None:
+            return None
+        with self._answerers_lock:
+            if llm not in self._answerers:
+                if len(self._answerers) >= _MAX_ANSWERERS:  # page users may try many servers: forget the oldest
+                    del self._answerers[next(iter(self._answerers))]
+                self._answerers[llm] = LLMAnswerer(llm)
+            return self._answerers[llm]
+
     def _answer(self, question: str, history: list[str], filters: SearchFilter, k: int | None,
-                stream: bool) -> Iterator[str | Answer]:
+                llm: LLMAnswerer | None, stream: bool) -> Iterator[str | Answer]:
         started = time.perf_counter()
-        standalone = self.llm.condense(question, history) if self.llm else condense(question, history)
+        standalone = llm.condense(question, history) if llm else condense(question, history)
         hits = self.retriever.search(standalone, k or self.config.k, filters)
         retrieved_at = time.perf_counter()
         contexts = article_contexts(self.index, hits, self.config.max_articles)
         draft = extractive_answer(standalone, contexts) if contexts else None
         answer, citations, no_answer = self._decide(standalone, draft, contexts, hits)
         mode, notice = "extractive", None
-        if self.llm is not None and not no_answer:  # the LLM is asked only when the archive holds the answer
-            generated = yield from self.llm.answer(standalone, contexts, citations, stream)
+        if llm is not None and not no_answer:  # the LLM is asked only when the archive holds the answer
+            generated = yield from llm.answer(standalone, contexts, citations, stream)
             notice = generated.notice
             if generated.verified is not None:
                 answer, citations, mode = generated.verified.answer, generated.verified.citations, "llm"

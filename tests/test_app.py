@@ -7,6 +7,7 @@ index and drive Debian's Chromium (`apt-get install chromium fonts-noto-cjk`) wi
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -101,6 +102,31 @@ def test_chat_follow_up_uses_the_earlier_question(sample_index: Path) -> None:
 def test_chat_says_so_when_nothing_is_found(sample_index: Path) -> None:
     *_, (chat, _, _, _) = app._chat(app.Archive(sample_index), "火星移民计划的进展如何", [], [], "", "")
     assert chat[-1]["content"].startswith("档案中没有找到")
+
+
+def test_llm_form_checks_the_address_and_keeps_the_server_key_at_home(tmp_path: Path) -> None:
+    from rag.llm import LLMConfig
+
+    home = LLMConfig(base_url="http://127.0.0.1:8080/v1", model="qwen", api_key="server-secret", timeout=30)
+    archive = app.Archive(tmp_path, llm=home)
+    assert app.llm_from_form(archive, "  ", "qwen", "", 30) is None  # empty address: extractive
+    assert "摘录式" in app.llm_status(None)
+    for url, seconds in (("ftp://127.0.0.1/v1", 30), ("127.0.0.1:8080", 30), ("http://127.0.0.1:8080/v1", 0)):
+        with pytest.raises(gr.Error):
+            app.llm_from_form(archive, url, "qwen", "", seconds)
+    assert app.llm_from_form(archive, home.base_url, "qwen", "", 30).api_key == "server-secret"
+    elsewhere = app.llm_from_form(archive, "http://203.0.113.9/v1", "m", "", 5)
+    assert elsewhere.api_key is None and elsewhere.model == "m" and elsewhere.timeout == 5  # never sent elsewhere
+    assert app.llm_from_form(archive, "https://api.example.com/v1", "", "mine", 5).api_key == "mine"
+
+
+def test_chat_with_a_dead_llm_from_the_form_falls_back(sample_index: Path) -> None:
+    archive = app.Archive(sample_index)  # started without an LLM; this session names one that is down
+    dead = app.llm_from_form(archive, "http://127.0.0.1:9/v1", "", "", 5)
+    *_, (chat, _, _, note) = app._chat(archive, "王宏伟提出了哪几点要求", [], [], "", "", dead)
+    assert "扛起政治责任" in chat[-1]["content"] and "大模型服务无法连接" in note and "摘录式" in note
+    *_, (chat, _, _, note) = app._chat(archive, "王宏伟提出了哪几点要求", [], [], "", "", None)
+    assert "扛起政治责任" in chat[-1]["content"] and "大模型" not in note
 
 
 # ---- browser -----------------------------------------------------------------------------------------
@@ -240,6 +266,40 @@ def test_upload_is_answerable_and_shown_escaped(page: Any, tmp_path: Path) -> No
     assert SCRIPT in shown and "onerror" in shown and "${window.__pwned=3}{{x}}" in shown
     page.screenshot(path=str(tmp_path / "escaped.png"), full_page=True)
     assert page.evaluate("() => window.__pwned") is None
+
+
+def _use_llm(page: Any, url: str, seconds: str = "120") -> None:
+    page.get_by_text("大模型（可选）").click()
+    page.fill("#llm-url textarea, #llm-url input", url)
+    page.fill("#llm-timeout input", seconds)
+    page.click("#llm-apply")
+
+
+@pytest.mark.browser
+@pytest.mark.server
+def test_llm_from_the_page_answers_with_valid_citations(page: Any, llama_server: str) -> None:
+    _use_llm(page, llama_server)
+    page.get_by_text("当前：由大模型").wait_for()
+    sources = _ask(page, "王宏伟提出了哪几点要求")
+    answer = page.locator('#chat [data-testid="bot"]').last.inner_text()
+    cards = sources.count('class="source-card')
+    cited = {int(n) for n in re.findall(r"\[(\d+)\]", answer)}
+    # the tiny model's answer may be poor, or be dropped for the extractive one; either way every [n] has its card
+    assert answer.strip() and cited <= set(range(1, cards + 1)), (answer, cards)
+    note = page.inner_text("#note")
+    assert "摘录式" in note or not note.strip() or "按上下文" in note
+
+
+@pytest.mark.browser
+def test_llm_form_in_the_page_falls_back_on_a_dead_server(page: Any) -> None:
+    _use_llm(page, f"http://127.0.0.1:{_free_port()}/v1", "5")
+    page.get_by_text("当前：由大模型").wait_for()
+    _ask(page, "王宏伟提出了哪几点要求")
+    assert "扛起政治责任" in page.locator('#chat [data-testid="bot"]').last.inner_text()
+    assert "大模型服务无法连接" in page.inner_text("#note")
+    page.fill("#llm-url textarea, #llm-url input", "not a url")
+    page.click("#llm-apply")
+    page.get_by_text("大模型地址须以 http:// 或 https:// 开头").first.wait_for()
 
 
 @pytest.mark.browser

@@ -380,5 +380,49 @@ def evaluate(set_path: Path | None, index_dir: Path, json_out: Path | None, repo
         sys.exit(1)
 
 
+@main.command()
+@click.option("--corpus", "corpus", multiple=True, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="a JSONL archive (repeat: stories are taken in the order given)")
+@click.option("--sizes", default="1000,5000,16000", show_default=True, help="corpus sizes in stories, comma-separated")
+@click.option("--questions", "questions_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="an eval set (JSONL) to ask; default: 50 probes made from the first stories")
+@click.option("--report", "report_out", type=click.Path(dir_okay=False, path_type=Path), default=Path("reports/bench.md"),
+              show_default=True, help="Markdown report; .png and .json are written beside it")
+@click.option("--work", "work_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="empty directory for the indexes (default: a temporary one, removed at the end)")
+@click.option("--no-peer", is_flag=True, help="skip the plain llama-index pipeline")
+def bench(corpus: tuple[Path, ...], sizes: str, questions_file: Path | None, report_out: Path, work_dir: Path | None,
+          no_peer: bool) -> None:
+    """Ingest and query figures at growing corpus sizes, beside a plain llama-index pipeline.
+
+    \b
+    Example: newsqa bench --corpus ../shared/data/xwlb/xwlb_2021.jsonl --corpus ../shared/data/xwlb/xwlb_2022.jsonl \\
+             --corpus ../shared/data/xwlb/xwlb_2023.jsonl --sizes 1000,5000,16000 --report docs/bench/bench.md
+    """
+    import tempfile
+
+    from eval.bench import run_bench
+    from eval.bench_report import write_report
+
+    try:
+        counts = [int(size) for size in sizes.split(",") if size.strip()]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        _fail("--sizes must be positive whole numbers, e.g. 1000,5000,16000")
+    command = "newsqa bench " + " ".join(sys.argv[2:])
+
+    def write(results: list[Any]) -> None:
+        click.echo(f"report: {write_report(results, report_out, command)}", err=True)
+
+    with tempfile.TemporaryDirectory(prefix="newsqa-bench-") as scratch:
+        try:
+            run_bench(list(corpus), counts, work_dir or Path(scratch) / "work", questions_file, not no_peer, write,
+                      lambda line: click.echo(line, err=True))
+        except (ValueError, RuntimeError, OSError) as exc:
+            _fail(str(exc))
+    click.echo(report_out.read_text(encoding="utf-8"))
+
+
 if __name__ == "__main__":
     main()

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
+from app_llm import llm_form
 from app_render import (PAGE_CSS, PAGE_HEAD, SourceView, answer_html, article_html, counts_markdown,
                         example_questions, ingest_summary, sources_html, title_matches)
 from settings import env_default
@@ -135,39 +136,6 @@ def _stream_or_explain(engine: Engine, question: str, asked: list[str], filters:
         raise gr.Error(f"向量库服务暂时无法连接，请稍后再试。（{exc.where}）") from exc
 
 
-def llm_from_form(archive: Archive, base_url: str, model: str, api_key: str, timeout: float | None) -> LLMConfig | None:
-    """The session's LLM from the page's form; an empty address means extractive answers.
-
-    The server's own API key is reused only for the server's own address: a key typed into
-    nobody's form must never be sent to an address a page user typed.
-    """
-    from rag.llm import LLMConfig, load_llm
-
-    base_url = (base_url or "").strip()
-    if not base_url:
-        return None
-    if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", base_url):
-        raise gr.Error("大模型地址须以 http:// 或 https:// 开头，例如 http://127.0.0.1:8080/v1。")
-    if not timeout or timeout <= 0:
-        raise gr.Error("超时须为正数（秒）。")
-    key = (api_key or "").strip() or None
-    if key is None and archive.llm is not None and archive.llm.base_url == base_url:
-        key = archive.llm.api_key
-    config = LLMConfig(base_url=base_url, model=(model or "").strip() or "default", api_key=key, timeout=float(timeout))
-    try:
-        load_llm(config)
-    except ImportError as exc:
-        raise gr.Error(f"服务器未安装大模型支持：{exc}") from exc
-    return config
-
-
-def llm_status(llm: LLMConfig | None) -> str:
-    """The answer mode the session is in, for the line under the form."""
-    if llm is None:
-        return "当前：摘录式回答（直接摘录档案原文，不需要大模型）。"
-    return html.escape(f"当前：由大模型 {llm.model} 回答（{llm.base_url}，超时 {llm.timeout:g} 秒）；出错时自动改用摘录式回答。")
-
-
 def _note(answer: Answer) -> str:
     """How the question was read (follow-ups) and the engine's notice (e.g. an LLM fallback), escaped."""
     parts = [f"按上下文理解为：{answer.condensed_question}" if answer.condensed_question else "", answer.notice or ""]
@@ -274,7 +242,7 @@ def _chat_tab(archive: Archive, examples: list[str]) -> None:
             gr.Markdown("### 引用来源")
             sources = gr.HTML(elem_id="sources", max_height=760, js_on_load=None)
 
-    llm = _llm_form(archive)
+    llm = llm_form(archive)
 
     def ask(text: str, chat: list[dict[str, str]], earlier: list[str], start: str, end: str,
             chosen: LLMConfig | None) -> Iterator[tuple[Any, ...]]:
@@ -284,34 +252,6 @@ def _chat_tab(archive: Archive, examples: list[str]) -> None:
     for trigger in (send.click, message.submit):  # llm is session state: not an input of the /ask API
         trigger(ask, [message, chatbot, asked, since, until, llm], outputs).then(lambda: "", None, message)
     clear.click(lambda: ([], [], "", ""), None, outputs)
-
-
-def _llm_form(archive: Archive) -> gr.State:
-    """The optional LLM settings; they hold for this browser session only (the server's stay as started)."""
-    configured = archive.llm
-    llm = gr.State(configured)
-    with gr.Accordion("大模型（可选）", open=False, elem_id="llm-form"):
-        gr.Markdown("填写任一 OpenAI 兼容服务（Ollama、vLLM、llama.cpp、DeepSeek、通义千问等）后，由大模型根据检索到的段落作答，"
-                    "每句须引用来源并经核对；地址留空则用摘录式回答。")
-        with gr.Row():
-            base_url = gr.Textbox(label="服务地址", value=configured.base_url if configured else "",
-                                  placeholder="http://127.0.0.1:11434/v1", elem_id="llm-url")
-            model = gr.Textbox(label="模型名称", value=configured.model if configured else "",
-                               placeholder="qwen2.5:7b", elem_id="llm-model")
-        with gr.Row():
-            api_key = gr.Textbox(label="API 密钥（可空）", type="password", elem_id="llm-key",
-                                 placeholder="留空：沿用服务器为同一地址设置的密钥" if configured and configured.api_key else "")
-            timeout = gr.Number(label="超时（秒）", value=configured.timeout if configured else 60, minimum=1,
-                                elem_id="llm-timeout")
-            apply = gr.Button("应用", scale=0, elem_id="llm-apply")
-        status = gr.Markdown(llm_status(configured), elem_id="llm-status")
-
-    def chosen(url: str, name: str, key: str, seconds: float | None) -> tuple[Any, ...]:
-        config = llm_from_form(archive, url, name, key, seconds)
-        return config, llm_status(config)
-
-    apply.click(chosen, [base_url, model, api_key, timeout], [llm, status], api_visibility="private")
-    return llm
 
 
 def _archive_tab(archive: Archive) -> tuple[list[Any], gr.Textbox]:

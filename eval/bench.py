@@ -1,8 +1,9 @@
 """`newsqa bench`: ingest and query figures at growing corpus sizes, beside a plain llama-index pipeline.
 
 Each size's index is the previous size's index plus the next stories (ingest is incremental, as for a
-newsroom adding issues), so figures at a size are cumulative: ingest seconds are summed over the
-steps. Ingest, `ask`, the cold start and the chat server run as child processes of the installed
+newsroom adding issues), so figures at a size are cumulative: ingest seconds (as `ingest --json`
+reports them: from reading the files to the last write, interpreter start-up excluded) are summed
+over the steps. Ingest, `ask`, the cold start and the chat server run as child processes of the installed
 command, so their peak memory (from `wait4`/`/proc`) is theirs alone and nothing is warm that a user
 would find cold. The peer pipeline (eval/peer.py) runs in this process with the same embedding model.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import statistics
 import subprocess
@@ -85,19 +85,13 @@ def run_bench(corpus: list[Path], sizes: list[int], work_dir: Path, questions_fi
                              for q in questions), encoding="utf-8")
     pipeline = _peer(work_dir / "peer") if peer else None
     results: list[SizeFigures] = []
-    previous: Path | None = None
     for size in sizes:
         done = results[-1].stories if results else 0
         say(f"bench: {size} stories ({size - done} new)")
-        index_dir = work_dir / f"ours-{size}"
-        if previous is not None:  # grow a copy: the smaller index stays measurable, then goes
-            shutil.copytree(previous, index_dir)
-            shutil.rmtree(previous)
-        figures = _measure_ours(stories[done:size], index_dir, work_dir, asked, questions, results, say)
+        figures = _measure_ours(stories[done:size], work_dir / "index", work_dir, asked, questions, results, say)
         if pipeline is not None:
             _measure_peer(pipeline, stories[done:size], questions, figures, results, say)
         results.append(figures)
-        previous = index_dir
         if on_size:
             on_size(results)
     return results

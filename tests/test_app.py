@@ -24,6 +24,7 @@ import gradio as gr
 import pytest
 
 import app
+import app_llm
 from app_render import SourceView, answer_html, example_questions, highlight, sources_html
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,20 +110,20 @@ def test_llm_form_checks_the_address_and_keeps_the_server_key_at_home(tmp_path: 
 
     home = LLMConfig(base_url="http://127.0.0.1:8080/v1", model="qwen", api_key="server-secret", timeout=30)
     archive = app.Archive(tmp_path, llm=home)
-    assert app.llm_from_form(archive, "  ", "qwen", "", 30) is None  # empty address: extractive
-    assert "摘录式" in app.llm_status(None)
+    assert app_llm.llm_from_form(archive, "  ", "qwen", "", 30) is None  # empty address: extractive
+    assert "摘录式" in app_llm.llm_status(None)
     for url, seconds in (("ftp://127.0.0.1/v1", 30), ("127.0.0.1:8080", 30), ("http://127.0.0.1:8080/v1", 0)):
         with pytest.raises(gr.Error):
-            app.llm_from_form(archive, url, "qwen", "", seconds)
-    assert app.llm_from_form(archive, home.base_url, "qwen", "", 30).api_key == "server-secret"
-    elsewhere = app.llm_from_form(archive, "http://203.0.113.9/v1", "m", "", 5)
+            app_llm.llm_from_form(archive, url, "qwen", "", seconds)
+    assert app_llm.llm_from_form(archive, home.base_url, "qwen", "", 30).api_key == "server-secret"
+    elsewhere = app_llm.llm_from_form(archive, "http://203.0.113.9/v1", "m", "", 5)
     assert elsewhere.api_key is None and elsewhere.model == "m" and elsewhere.timeout == 5  # never sent elsewhere
-    assert app.llm_from_form(archive, "https://api.example.com/v1", "", "mine", 5).api_key == "mine"
+    assert app_llm.llm_from_form(archive, "https://api.example.com/v1", "", "mine", 5).api_key == "mine"
 
 
 def test_chat_with_a_dead_llm_from_the_form_falls_back(sample_index: Path) -> None:
     archive = app.Archive(sample_index)  # started without an LLM; this session names one that is down
-    dead = app.llm_from_form(archive, "http://127.0.0.1:9/v1", "", "", 5)
+    dead = app_llm.llm_from_form(archive, "http://127.0.0.1:9/v1", "", "", 5)
     *_, (chat, _, _, note) = app._chat(archive, "王宏伟提出了哪几点要求", [], [], "", "", dead)
     assert "扛起政治责任" in chat[-1]["content"] and "大模型服务无法连接" in note and "摘录式" in note
     *_, (chat, _, _, note) = app._chat(archive, "王宏伟提出了哪几点要求", [], [], "", "", None)

@@ -397,7 +397,7 @@ def bench(corpus: tuple[Path, ...], sizes: str, questions_file: Path | None, rep
 
     \b
     Example: newsqa bench --corpus ../shared/data/xwlb/xwlb_2021.jsonl --corpus ../shared/data/xwlb/xwlb_2022.jsonl \\
-             --corpus ../shared/data/xwlb/xwlb_2023.jsonl --sizes 1000,5000,16000 --report docs/bench/bench.md
+             --corpus ../shared/data/xwlb/xwlb_2023.jsonl --sizes 1000,5000,16000 --report reports/bench.md
     """
     import tempfile
 

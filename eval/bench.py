@@ -25,7 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from eval.metrics import retrieval_metrics
 from eval.peer import PeerPipeline
+from eval.run import as_scores
 from eval.sets import load_set
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,7 +136,7 @@ def _measure_peer(pipeline: PeerPipeline, new: list[dict[str, Any]], questions: 
                   figures: SizeFigures, earlier: list[SizeFigures], say: Callable[[str], None]) -> None:
     say("bench: the plain llama-index pipeline")
     added = pipeline.add(new)
-    before = earlier[-1] if earlier else SizeFigures(0, peer_nodes=0, peer_ingest_seconds=0.0)
+    before = earlier[-1] if earlier else SizeFigures(0)
     figures.peer_nodes = (before.peer_nodes or 0) + added.nodes
     figures.peer_ingest_seconds = (before.peer_ingest_seconds or 0.0) + added.seconds
     rankings, seconds = [], []
@@ -168,9 +170,11 @@ def make_questions(stories: list[dict[str, Any]], count: int = 50, seed: int = 0
     """Probes made from the stories every size holds: half ask for a headline, half quote part of a
     sentence from the body (as a reader recalls it); the gold is the story's title."""
     import random
+    from collections import Counter
 
     titles = [str(s.get("title") or "") for s in stories]
-    unique = [s for s, t in zip(stories, titles) if t and titles.count(t) == 1 and "快讯" not in t
+    repeats = Counter(titles)
+    unique = [s for s, t in zip(stories, titles) if t and repeats[t] == 1 and "快讯" not in t
               and len(s["content"]) >= 200]
     picked = random.Random(seed).sample(unique, min(count, len(unique)))
     questions = []
@@ -192,9 +196,10 @@ def load_questions(path: Path) -> list[BenchQuestion]:
 
 
 def _hit_rate(questions: list[BenchQuestion], rankings: list[list[str]]) -> float:
-    scored = [(q, ranking) for q, ranking in zip(questions, rankings) if q.gold_titles]
-    hits = sum(any(t in q.gold_titles for t in ranking[:5]) for q, ranking in scored)
-    return round(hits / len(scored), 4) if scored else 0.0
+    """hit@5 by title, through the eval suite's metric (questions without gold are not scored)."""
+    qrels = {q.qid: {title: 1 for title in q.gold_titles} for q in questions if q.gold_titles}
+    results = {q.qid: as_scores(ranking) for q, ranking in zip(questions, rankings)}
+    return round(retrieval_metrics(qrels, results, ks=(5,))["hit@5"], 4)
 
 
 def _unique(titles: list[str]) -> list[str]:
@@ -208,9 +213,9 @@ def _percentiles(values: list[float]) -> dict[str, float]:
 
 
 # ---- child processes -------------------------------------------------------------------------------
-def _run(args: list[str], capture: bool = True) -> tuple[str, float]:
+def _run(args: list[str]) -> tuple[str, float]:
     """Run `newsqa ARGS`; (stdout, peak RSS in MB). Progress bars pass through on stderr."""
-    process = subprocess.Popen([*NEWSQA, *args], cwd=ROOT, stdout=subprocess.PIPE if capture else None, text=True)
+    process = subprocess.Popen([*NEWSQA, *args], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     out = process.stdout.read() if process.stdout else ""
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)

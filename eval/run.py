@@ -71,7 +71,8 @@ def _ranking(answer: Answer) -> list[str]:
     return [a for a in retrieved if a in cited] + [a for a in cited if a not in retrieved]
 
 
-def _as_scores(ranking: list[str]) -> dict[str, float]:
+def as_scores(ranking: list[str]) -> dict[str, float]:
+    """A best-first ranking as BEIR-shaped scores (higher = better)."""
     return {article_id: float(len(ranking) - i) for i, article_id in enumerate(ranking)}
 
 
@@ -103,7 +104,7 @@ def _ask(engine: Engine, q: EvalQuestion) -> tuple[Answer | None, float, str | N
 def _judge(q: EvalQuestion, gold: dict[str, int], answer: Answer | None, latency: float, error: str | None,
            index: Index | None) -> dict[str, Any]:
     ranking = _ranking(answer) if answer else []
-    rank = gold_rank(gold, _as_scores(ranking)) if q.expects_answer else None
+    rank = gold_rank(gold, as_scores(ranking)) if q.expects_answer else None
     missed = missed_key_points(list(q.key_points), answer.answer) if answer else list(q.key_points)
     problems = citation_problems(answer, index) if answer else []
     refused = answer.no_answer if answer else False
@@ -131,8 +132,8 @@ def _judge(q: EvalQuestion, gold: dict[str, int], answer: Answer | None, latency
 def score(eval_set: EvalSet, rows: list[dict[str, Any]], gold: dict[str, dict[str, int]]) -> dict[str, float]:
     """All metrics of a run from its per-question rows (as `_judge` writes them)."""
     by_qid = {row["qid"]: row for row in rows}
-    metrics = retrieval_metrics(gold, {qid: _as_scores(by_qid[qid]["cited"]) for qid in gold})
-    pure = retrieval_metrics(gold, {qid: _as_scores(by_qid[qid]["retrieved"]) for qid in gold})
+    metrics = retrieval_metrics(gold, {qid: as_scores(by_qid[qid]["cited"]) for qid in gold})
+    pure = retrieval_metrics(gold, {qid: as_scores(by_qid[qid]["retrieved"]) for qid in gold})
     key_points = {q.qid: list(q.key_points) for q in eval_set.questions if q.expects_answer}
     # a refusal's closest passages may quote a key point; a refusal still answers nothing
     answered = {qid: ("" if row["no_answer"] else row["answer"]) for qid, row in by_qid.items()}

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ import pytest
 import app
 import app_llm
 from app_render import SourceView, answer_html, example_questions, highlight, sources_html
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -131,12 +131,6 @@ def test_chat_with_a_dead_llm_from_the_form_falls_back(sample_index: Path) -> No
 
 
 # ---- browser -----------------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 240) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -153,7 +147,7 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 
 @contextmanager
 def _serving(index_dir: Path, **env: str) -> Iterator[str]:
     """The page over `index_dir` in a subprocess on a free loopback port; yields its URL."""
-    port = _free_port()
+    port = free_port()
     code = f"import app, pathlib; app.serve(pathlib.Path({str(index_dir)!r}), '127.0.0.1', {port})"
     environ = {k: v for k, v in os.environ.items() if not k.startswith("NEWSQA_AUTH")} | env
     log_path = index_dir.parent / f"server-{port}.log"
@@ -293,7 +287,7 @@ def test_llm_from_the_page_answers_with_valid_citations(page: Any, llama_server:
 
 @pytest.mark.browser
 def test_llm_form_in_the_page_falls_back_on_a_dead_server(page: Any) -> None:
-    _use_llm(page, f"http://127.0.0.1:{_free_port()}/v1", "5")
+    _use_llm(page, f"http://127.0.0.1:{free_port()}/v1", "5")
     page.get_by_text("当前：由大模型").wait_for()
     _ask(page, "王宏伟提出了哪几点要求")
     assert "扛起政治责任" in page.locator('#chat [data-testid="bot"]').last.inner_text()

@@ -27,7 +27,8 @@ from typing import Any
 
 import pytest
 
-from tests.test_app import ROOT, _free_port, _wait_until_up
+from tests.conftest import free_port
+from tests.test_app import ROOT, _wait_until_up
 
 NEWSQA = str(Path(sys.executable).with_name("newsqa"))
 USER, PASSWORD = "editor", "s3cret-pass"
@@ -47,7 +48,7 @@ LEAK_MARKERS = (b"root:", b"SQLite format 3", b"[project]", b"[tool.pytest")
 @contextmanager
 def _serve_cli(index_dir: Path, **env: str) -> Iterator[tuple[str, int]]:
     """`newsqa serve` over `index_dir` without --host; yields (url, port)."""
-    port = _free_port()
+    port = free_port()
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSQA_AUTH", "NEWSQA_HOST"))} | env
     log_path = index_dir.parent / f"server-{port}.log"
     with log_path.open("wb") as log:

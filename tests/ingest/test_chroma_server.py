@@ -1,6 +1,5 @@
 """Chroma server mode against a real `chroma run` on a free loopback port, with an outage mid-run."""
 
-import socket
 import subprocess
 import sys
 import time
@@ -15,15 +14,9 @@ from ingest.errors import StoreUnavailable
 from ingest.index import Index
 from ingest.pipeline import IngestConfig, ingest_paths
 from rag.engine import Engine
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, free_port
 
 pytestmark = pytest.mark.server
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class ChromaServer:
@@ -60,7 +53,7 @@ class ChromaServer:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ChromaServer]:
-    chroma = ChromaServer(tmp_path / "chroma-server", _free_port())
+    chroma = ChromaServer(tmp_path / "chroma-server", free_port())
     chroma.start()
     yield chroma
     chroma.stop()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import sys
 import threading
 import time
@@ -21,6 +20,7 @@ from rag.citations import Answer, Citation, invalid_markers
 from rag.engine import Engine, EngineConfig
 from rag.followup import condense
 from rag.llm import INSTALL_HINT, NO_VERIFIED, LLMAnswerer, LLMConfig, build_messages, load_llm, verify
+from tests.conftest import free_port
 
 REQUIREMENTS = "王宏伟提出了哪几点要求"
 PARAGRAPH = ("县委书记王宏伟提出三点要求,一、要切实扛起政治责任,增强迎接脱贫成效考核工作的紧迫感。"
@@ -163,12 +163,6 @@ def fake_server() -> Iterator[Callable[..., str]]:
         server.server_close()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _engine(index: Path, embedder: Embedder, url: str, timeout: float = 30.0) -> Engine:
     config = LLMConfig(base_url=url, model="fake", timeout=timeout, max_tokens=256)
     return Engine(index, EngineConfig(llm=config), embedder=embedder)
@@ -218,13 +212,13 @@ def test_server_errors_fall_back_with_a_notice(sample_index: Path, embedder: Emb
 
 
 def test_refused_question_never_reaches_the_llm(sample_index: Path, embedder: Embedder) -> None:
-    dead = f"http://127.0.0.1:{_free_port()}/v1"
+    dead = f"http://127.0.0.1:{free_port()}/v1"
     answer = _engine(sample_index, embedder, dead).ask("北京冬奥会在哪一年举办")
     assert answer.no_answer and answer.notice is None and answer.mode == "extractive"
 
 
 def test_condensing_falls_back_to_the_rules_on_error() -> None:
-    answerer = LLMAnswerer(LLMConfig(base_url=f"http://127.0.0.1:{_free_port()}/v1", timeout=2))
+    answerer = LLMAnswerer(LLMConfig(base_url=f"http://127.0.0.1:{free_port()}/v1", timeout=2))
     assert answerer.condense("他还强调了什么？", [REQUIREMENTS]) == condense("他还强调了什么？", [REQUIREMENTS])
 
 
@@ -276,7 +270,7 @@ def test_cli_ask_json_reports_the_fallback(sample_index: Path, fake_server: Any)
 
 
 def test_dead_server_falls_back(sample_index: Path, embedder: Embedder) -> None:
-    answer = _engine(sample_index, embedder, f"http://127.0.0.1:{_free_port()}/v1").ask(REQUIREMENTS)
+    answer = _engine(sample_index, embedder, f"http://127.0.0.1:{free_port()}/v1").ask(REQUIREMENTS)
     assert answer.mode == "extractive" and answer.notice and "摘录式" in answer.notice
     assert "扛起政治责任" in answer.answer
 
@@ -336,7 +330,7 @@ def test_real_server_injected_instruction_does_not_take_over(llama_server: str, 
 @pytest.mark.server
 def test_real_server_tiny_timeout_and_dead_port_fall_back(llama_server: str, injected_index: Path,
                                                           embedder: Embedder) -> None:
-    for url, timeout in [(llama_server, 0.001), (f"http://127.0.0.1:{_free_port()}/v1", 30.0)]:
+    for url, timeout in [(llama_server, 0.001), (f"http://127.0.0.1:{free_port()}/v1", 30.0)]:
         answer = _engine(injected_index, embedder, url, timeout).ask(REQUIREMENTS)
         assert answer.mode == "extractive" and answer.notice and "摘录式" in answer.notice
         _assert_valid(answer.answer, answer.citations)

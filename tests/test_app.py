@@ -265,8 +265,11 @@ def test_upload_is_answerable_and_shown_escaped(page: Any, tmp_path: Path) -> No
 
 def _use_llm(page: Any, url: str, seconds: str = "120") -> None:
     page.get_by_text("大模型（可选）").click()
+    page.locator("#llm-apply").wait_for(state="visible")  # the panel has opened
     page.fill("#llm-url textarea, #llm-url input", url)
     page.fill("#llm-timeout input", seconds)
+    page.locator("#llm-timeout input").press("Tab")  # the number is committed before the click
+    assert page.input_value("#llm-url textarea, #llm-url input") == url
     page.click("#llm-apply")
 
 

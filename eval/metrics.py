@@ -1,4 +1,14 @@
-"""Pure metrics over BEIR-shaped dicts and per-question outcomes; hit@3 is the primary one.
+"""Pure metrics over BEIR-shaped dicts and per-question outcomes; answered_correctly is the headline.
+
+Answer outcomes (one definition each, used by `newsqa eval`, the page and the bench): a *scored*
+question expects an answer and has key points. Over the scored questions, exactly one of
+- answered correctly: not refused, and every key point is in the answer text (NFKC, spaces folded);
+- wrong answer: not refused, and a key point is missing (a confident mistake);
+- false refusal: refused although the archive holds the answer.
+Refusal precision/recall take "refused" as the positive class over every question; the
+questions that should be refused are those whose answer is not in the archive. Citation support:
+of the key points found in answers, the share whose citation right after them quotes text that
+contains them.
 
 Retrieval (BEIR shape): qrels {qid: {article_id: 1}}, results {qid: {article_id: score}}, higher
 score = better rank. A question's rank is the 1-based position of its best-ranked gold article in
@@ -8,9 +18,12 @@ article is ranked). Every qid of qrels counts, so a question with no results is 
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
-PRIMARY = "hit@3"
+MARKER = re.compile(r"\[(\d+)\]")  # as rag.citations writes them; eval metrics stay free of rag
+
+PRIMARY = "answered_correctly"
 DEFAULT_KS = (1, 3, 5)
 
 
@@ -31,15 +44,16 @@ def retrieval_metrics(
     return metrics
 
 
-def _normal(text: str) -> str:
+def fold(text: str) -> str:
+    """NFKC with all whitespace removed: how key points are compared with answers and passages."""
     # NFKC folds full-width punctuation and digits, so 「，」 in an answer matches 「,」 in the archive
     return "".join(unicodedata.normalize("NFKC", text).split())
 
 
 def missed_key_points(key_points: list[str], answer: str) -> list[str]:
     """The key points not found verbatim (after NFKC, ignoring whitespace) in `answer`."""
-    body = _normal(answer)
-    return [point for point in key_points if _normal(point) not in body]
+    body = fold(answer)
+    return [point for point in key_points if fold(point) not in body]
 
 
 def keypoint_metrics(
@@ -62,16 +76,6 @@ def keypoint_metrics(
     }
 
 
-def refusal_metrics(expected: dict[str, bool], refused: dict[str, bool]) -> dict[str, float]:
-    """Refusal ("not in the archive") as the positive class: precision = right refusals / all
-    refusals, recall = right refusals / questions that should be refused; 1.0 when the divisor is 0
-    (no refusal made, or none expected), since then nothing was refused wrongly or missed."""
-    right = sum(1 for qid, should in expected.items() if should and refused.get(qid, False))
-    made = sum(1 for qid in expected if refused.get(qid, False))
-    wanted = sum(1 for should in expected.values() if should)
-    return {"no_answer_precision": right / made if made else 1.0, "no_answer_recall": right / wanted if wanted else 1.0}
-
-
 def share_true(flags: dict[str, bool]) -> float:
     """Share of True values (1.0 for no values): e.g. citation validity from {qid: all [n] valid}."""
     return sum(flags.values()) / len(flags) if flags else 1.0
@@ -89,21 +93,85 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def latency_metrics(latencies_ms: dict[str, float]) -> dict[str, float]:
-    """latency_ms_p50 and latency_ms_p95 of the per-question answer times."""
+    """p50_ms and p95_ms of the per-question answer times."""
     values = list(latencies_ms.values())
-    return {"latency_ms_p50": round(percentile(values, 50), 1), "latency_ms_p95": round(percentile(values, 95), 1)}
+    return {"p50_ms": round(percentile(values, 50), 1), "p95_ms": round(percentile(values, 95), 1)}
 
 
-def below_thresholds(metrics: dict[str, float], thresholds: dict[str, float]) -> list[str]:
-    """One line per metric that misses its mark: below it, or above it for latency (an upper bound);
-    a mark for a metric the run did not compute is reported too, so a typo cannot pass silently."""
+def below_thresholds(metrics: dict[str, float | None], thresholds: dict[str, float]) -> list[str]:
+    """One line per metric that misses its mark: below it, or above it for times (`*_ms`, an upper
+    bound); a mark for a metric the run did not compute (or had nothing to measure) is reported
+    too, so a typo cannot pass silently."""
     failures = []
     for name, mark in sorted(thresholds.items()):
         value = metrics.get(name)
         if value is None:
-            failures.append(f"{name}: no such metric (known: {', '.join(sorted(metrics))})")
-        elif name.startswith("latency") and value > mark:
+            failures.append(f"{name}: not measured (known: {', '.join(sorted(k for k, v in metrics.items() if v is not None))})")
+        elif name.endswith("_ms") and value > mark:
             failures.append(f"{name} = {value:g} > {mark:g}")
-        elif not name.startswith("latency") and value < mark:
+        elif not name.endswith("_ms") and value < mark:
             failures.append(f"{name} = {value:.3f} < {mark:g}")
     return failures
+
+
+def answer_outcome(expects_answer: bool, refused: bool, missed: int) -> str:
+    """'correct' | 'wrong' | 'false_refusal' for an answerable question; 'refused' | 'answered'
+    for one whose answer is not in the archive."""
+    if not expects_answer:
+        return "refused" if refused else "answered"
+    if refused:
+        return "false_refusal"
+    return "wrong" if missed else "correct"
+
+
+def answer_metrics(outcomes: dict[str, str]) -> dict[str, float | None]:
+    """Shares of the outcomes of `answer_outcome` ({qid: outcome}): answered_correctly,
+    wrong_answer and false_refusal over the answerable questions (they sum to 1), refusal
+    precision and recall over all; None where the divisor is 0 (nothing to measure)."""
+    answerable = [o for o in outcomes.values() if o in ("correct", "wrong", "false_refusal")]
+    made = [o for o in outcomes.values() if o in ("false_refusal", "refused")]
+    wanted = [o for o in outcomes.values() if o in ("refused", "answered")]
+
+    def share(part: int, whole: int) -> float | None:
+        return part / whole if whole else None
+
+    return {
+        "answered_correctly": share(answerable.count("correct"), len(answerable)),
+        "wrong_answer": share(answerable.count("wrong"), len(answerable)),
+        "false_refusal": share(answerable.count("false_refusal"), len(answerable)),
+        "refusal_precision": share(made.count("refused"), len(made)),
+        "refusal_recall": share(wanted.count("refused"), len(wanted)),
+    }
+
+
+def _segments(answer: str) -> list[tuple[str, list[int]]]:
+    """The answer cut after each run of [n] markers: (text before the run, the run's numbers)."""
+    pieces: list[tuple[str, list[int]]] = []
+    text, numbers, last = "", [], 0
+    for match in MARKER.finditer(answer):
+        between = answer[last : match.start()]
+        if between.strip() or not numbers:
+            if numbers:
+                pieces.append((text, numbers))
+            text, numbers = between, []
+        numbers.append(int(match.group(1)))
+        last = match.end()
+    if numbers:
+        pieces.append((text, numbers))
+    return pieces
+
+
+def supported_key_points(answer: str, quotes: dict[int, str], key_points: list[str]) -> tuple[int, int]:
+    """(supported, found): of the key points found in `answer`, how many sit in a stretch whose
+    citation right after it ([n], or a run [n][m]) quotes text containing them. `quotes` maps a
+    citation number to the words it quotes. A key point cut by a marker is found but unsupported."""
+    segments = [(fold(text), [fold(quotes.get(n, "")) for n in numbers]) for text, numbers in _segments(answer)]
+    body = fold(answer)
+    found = supported = 0
+    for point in (fold(p) for p in key_points):
+        if point not in body:
+            continue
+        found += 1
+        if any(point in text and any(point in quote for quote in cited) for text, cited in segments):
+            supported += 1
+    return supported, found

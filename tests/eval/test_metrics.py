@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from eval.metrics import (
-    below_thresholds, gold_rank, keypoint_metrics, latency_metrics, missed_key_points, percentile, refusal_metrics,
-    retrieval_metrics, share_true,
+    answer_metrics, answer_outcome, below_thresholds, gold_rank, keypoint_metrics, latency_metrics, missed_key_points,
+    percentile, retrieval_metrics, share_true, supported_key_points,
 )
 
 QRELS = {"q1": {"a": 1}, "q2": {"b": 1, "c": 1}, "q3": {"d": 1}, "q4": {"e": 1}}
@@ -52,26 +52,49 @@ def test_keypoint_recall_is_the_mean_share_and_lists_need_every_point() -> None:
     assert keypoint_metrics({}, {}) == {"keypoint_recall": 1.0, "list_completeness": 1.0}
 
 
-def test_refusal_precision_and_recall() -> None:
-    expected = {"n1": True, "n2": True, "a1": False, "a2": False}
-    refused = {"n1": True, "n2": False, "a1": True, "a2": False}
-    assert refusal_metrics(expected, refused) == {"no_answer_precision": 0.5, "no_answer_recall": 0.5}
-    # no refusal made and none expected: nothing wrong either way
-    assert refusal_metrics({"a1": False}, {"a1": False}) == {"no_answer_precision": 1.0, "no_answer_recall": 1.0}
+def test_outcomes_and_answer_metrics() -> None:
+    assert [answer_outcome(True, False, 0), answer_outcome(True, False, 1), answer_outcome(True, True, 0)] == \
+        ["correct", "wrong", "false_refusal"]
+    assert [answer_outcome(False, True, 0), answer_outcome(False, False, 0)] == ["refused", "answered"]
+    outcomes = {"a1": "correct", "a2": "wrong", "a3": "false_refusal", "a4": "correct",
+                "n1": "refused", "n2": "answered"}
+    metrics = answer_metrics(outcomes)
+    assert metrics["answered_correctly"] == 0.5 and metrics["wrong_answer"] == 0.25 and metrics["false_refusal"] == 0.25
+    # two refusals made (a3 wrongly, n1 rightly); two questions should be refused (n1 rightly, n2 answered)
+    assert metrics["refusal_precision"] == 0.5 and metrics["refusal_recall"] == 0.5
+    # nothing to measure is None, not a perfect 1.0
+    assert answer_metrics({"a1": "correct"})["refusal_recall"] is None
+    assert answer_metrics({"n1": "refused"})["answered_correctly"] is None
+
+
+def test_citation_support_needs_the_citation_right_after_the_key_point() -> None:
+    quotes = {1: "县长薛玉马主持会议。", 2: "王宏伟提出三点要求", 3: "11月15日,我县召开推进会"}
+    assert supported_key_points("薛玉马主持会议[1]", quotes, ["薛玉马"]) == (1, 1)
+    # mis-cited: [2] follows the key point but quotes something else
+    assert supported_key_points("薛玉马主持会议[2]", quotes, ["薛玉马"]) == (0, 1)
+    # a run of markers: any of them may hold it; text after the last marker is cited by nothing
+    assert supported_key_points("会议于11月15日召开[2][3]", quotes, ["11月15日"]) == (1, 1)
+    assert supported_key_points("会议召开[3]，11月15日", quotes, ["11月15日"]) == (0, 1)
+    # key points not in the answer are not judged here (key-point recall counts them)
+    assert supported_key_points("会议召开[1]", quotes, ["潘鹏"]) == (0, 0)
+    # full-width/half-width folded
+    assert supported_key_points("１１月１５日[3]", quotes, ["11月15日"]) == (1, 1)
 
 
 def test_share_and_percentiles() -> None:
     assert share_true({"a": True, "b": False, "c": True, "d": True}) == 0.75
     assert percentile([10.0, 20.0, 30.0, 40.0], 50) == 25.0
     assert percentile([5.0], 95) == 5.0
-    assert latency_metrics({str(i): float(i) for i in range(101)}) == {"latency_ms_p50": 50.0, "latency_ms_p95": 95.0}
+    assert latency_metrics({str(i): float(i) for i in range(101)}) == {"p50_ms": 50.0, "p95_ms": 95.0}
 
 
 def test_thresholds_name_each_miss_and_latency_is_an_upper_bound() -> None:
-    metrics = {"hit@3": 0.9, "keypoint_recall": 0.95, "latency_ms_p95": 900.0}
-    failures = below_thresholds(metrics, {"hit@3": 0.95, "keypoint_recall": 0.9, "latency_ms_p95": 500, "hit@4": 0.5})
+    metrics = {"hit@3": 0.9, "keypoint_recall": 0.95, "p95_ms": 900.0, "refusal_recall": None}
+    failures = below_thresholds(metrics, {"hit@3": 0.95, "keypoint_recall": 0.9, "p95_ms": 500, "hit@4": 0.5,
+                                          "refusal_recall": 1.0})
     assert failures[0].startswith("hit@3 = 0.900 < 0.95")
-    assert failures[1].startswith("hit@4: no such metric")
-    assert failures[2] == "latency_ms_p95 = 900 > 500"
-    assert len(failures) == 3
+    assert failures[1].startswith("hit@4: not measured")
+    assert failures[2] == "p95_ms = 900 > 500"
+    assert failures[3].startswith("refusal_recall: not measured")
+    assert len(failures) == 4
     assert below_thresholds(metrics, {}) == []

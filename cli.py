@@ -108,6 +108,7 @@ def ingest(paths: tuple[str, ...], index_dir: Path, date: str | None, model: str
     else:
         click.echo(
             f"{report.files} files: {report.articles_added} articles added, {report.articles_replaced} replaced, "
+            f"{report.articles_removed} removed, "
             f"{report.articles_unchanged} unchanged; {report.chunks_added} chunks in {report.seconds:.1f}s "
             f"({report.embed_seconds:.1f}s embedding with {report.runtime})"
         )
@@ -306,78 +307,179 @@ def serve(index_dir: Path, host: str, port: int, auth_user: str | None, auth_pas
 
 @main.command(name="eval")
 @click.option("--set", "set_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="eval set JSONL (default: the packaged sample set)")
+              help="eval set JSONL; NAME.dev.jsonl or NAME.test.jsonl brings its other half (default: the sample set)")
+@click.option("--all-sets", is_flag=True, help="every set in eval/data, each against an index of its own archive")
+@click.option("--news", "news_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="--all-sets: the national-news archive of the news set, e.g. ../shared/data/xwlb/xwlb_2023.jsonl")
+@click.option("--work", "work_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="--all-sets: folder of the sets' indexes, kept between runs (default: eval-indexes beside --index)")
 @_index_option
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="write metrics and every question here")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+              help='write {"sets": {NAME: {"dev": metrics, "test": metrics}}, "runs": [...]} here')
 @click.option("--report", "report_out", type=click.Path(dir_okay=False, path_type=Path),
-              help="write a Markdown report here (with a PNG chart beside it)")
+              help="write a Markdown report here (one section per set and split, PNG charts beside it)")
+@click.option("--tolerance", type=click.FloatRange(min=0), default=0.02, show_default=True,
+              help="exit 1 when a test figure drops by more than this since the previous run")
 @click.option("--benchmark", type=click.Choice(["chronoqa", "cmrc2018"]),
-              help="run a public benchmark in a temporary index instead of a set")
-@click.option("--data", "data_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="the benchmark's file: chronoqa.jsonl or cmrc2018_dev.json")
-@click.option("--sample", type=click.IntRange(min=1), help="benchmark: a seeded random sample of N questions")
+              help="run a public benchmark (dev and test halves) in a temporary index instead of a set")
+@click.option("--data", "data_path", type=click.Path(exists=True, path_type=Path),
+              help="the benchmark's data: chronoqa.jsonl, or the cmrc2018 folder (or either of its files)")
+@click.option("--sample", type=click.IntRange(min=1), help="benchmark: a seeded random sample of N questions per half")
 @click.option("--seed", type=int, default=0, show_default=True, help="benchmark: seed of --sample")
 @click.option("--distractors", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="benchmark: also index these JSONL news records")
 @click.option("--bench-index", type=click.Path(file_okay=False, path_type=Path),
               help="benchmark: build the index here and keep it (re-runs embed only what is new)")
 @_llm_options
-def evaluate(set_path: Path | None, index_dir: Path, json_out: Path | None, report_out: Path | None,
-             benchmark: str | None, data_path: Path | None, sample: int | None, seed: int,
-             distractors: Path | None, bench_index: Path | None, llm: Any) -> None:
-    """Score answers against an eval set: hit@k, MRR, key points, refusals, citations, latency.
+def evaluate(set_path: Path | None, all_sets: bool, news_path: Path | None, work_dir: Path | None, index_dir: Path,
+             json_out: Path | None, report_out: Path | None, tolerance: float, benchmark: str | None,
+             data_path: Path | None, sample: int | None, seed: int, distractors: Path | None, bench_index: Path | None,
+             llm: Any) -> None:
+    """Score answers, dev and test halves: answered correctly, wrong, false refusals, refusals, citations.
 
-    Exits 1 when a metric is below the set's threshold. Runs are kept in INDEX/eval_runs/, and a
-    run names the questions that got worse since the previous run of the same set.
+    Prints one table (a row per set and split, each figure with its change since the previous run).
+    Exits 1 when a test figure drops by more than --tolerance, or a metric misses the set's
+    threshold. Runs are kept in INDEX/eval_runs/ and name the questions that got worse.
 
     \b
-    Example: newsqa eval --report reports/sample.md
-    Example: newsqa eval --benchmark cmrc2018 --data ../shared/data/cmrc2018/cmrc2018_dev.json --sample 300
+    Example: newsqa eval                      # the sample set (dev + test) on the current index
+    Example: newsqa eval --all-sets --news ../shared/data/xwlb/xwlb_2023.jsonl --json reports/eval.json
+    Example: newsqa eval --benchmark cmrc2018 --data ../shared/data/cmrc2018 --sample 300
     """
-    from tqdm import tqdm
-
-    from eval.report import previous_run, regressions, save_run, summary, write_report
-    from eval.run import evaluate_set, run_benchmark
-    from eval.sets import EvalSetError
+    from eval.report import drops, previous_run, regressions, save_run, suite_json, summary, table, write_report
+    from eval.sets import SAMPLE_SET, EvalSetError
+    from eval.run import evaluate as evaluate_run
+    from eval.run import run_benchmark
+    from eval.suite import load_pair, run_all_sets
     from rag.engine import EngineConfig
 
-    bars: dict[str, Any] = {}
-
-    def bar(name: str, unit: str) -> Any:
-        def update(done: int, total: int, *_what: str) -> None:
-            if name not in bars:
-                bars[name] = tqdm(total=total, unit=unit, desc=name, file=sys.stderr, dynamic_ncols=True)
-            bars[name].update(done - bars[name].n)
-        return update
-
-    try:
-        if benchmark:
-            if data_path is None:
-                _fail("--benchmark needs --data (the benchmark's file)")
-            result = run_benchmark(benchmark, data_path, sample, distractors, seed, bar("questions", "q"),
-                                   bar("embedding", "chunk"), config=EngineConfig(llm=llm), index_dir=bench_index)
-        else:
-            result = evaluate_set(_engine(index_dir, None, llm), set_path, bar("questions", "q"))
-    except (EvalSetError, ValueError, KeyError, OSError) as exc:
-        _fail(f"{type(exc).__name__}: {exc}" if isinstance(exc, KeyError) else str(exc))
-    finally:
-        for progress in bars.values():
-            progress.close()
+    config = EngineConfig(llm=llm)
+    with _Bars() as bars:
+        try:
+            if benchmark:
+                if data_path is None:
+                    _fail("--benchmark needs --data (the benchmark's file or folder)")
+                results = run_benchmark(benchmark, data_path, sample, distractors, seed, bars.bar("questions", "q"),
+                                        bars.bar("embedding", "chunk"), config=config, index_dir=bench_index)
+            elif all_sets:
+                work = work_dir or index_dir.parent / "eval-indexes"
+                results = run_all_sets(work, config, news_path, say=lambda line: click.echo(line, err=True),
+                                       progress=bars.bar("questions", "q"), ingest_progress=bars.bar("indexing", "chunk"))
+            else:
+                engine = _engine(index_dir, None, llm)
+                results = [evaluate_run(engine, half, bars.bar("questions", "q"))
+                           for half in load_pair(set_path or SAMPLE_SET).halves]
+        except (EvalSetError, ValueError, KeyError, OSError) as exc:
+            _fail(f"{type(exc).__name__}: {exc}" if isinstance(exc, KeyError) else str(exc))
     keep = not benchmark or index_dir.is_dir()  # a benchmark's own index is temporary
-    previous = previous_run(index_dir, result.set_name) if keep else None
-    worse = regressions(previous, result)
-    stored = save_run(result, index_dir) if keep else None
+    previous = {r.run_name: previous_run(index_dir, r.run_name) if keep else None for r in results}
+    worse = {r.run_name: regressions(previous[r.run_name], r) for r in results}
+    stored = [str(save_run(r, index_dir)) for r in results] if keep else []
+    dropped = drops(results, previous, tolerance)
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(
-            {**result.as_json(), "regressions": worse, "previous_run": (previous or {}).get("path"),
-             "stored_as": str(stored) if stored else None}, ensure_ascii=False, indent=1), encoding="utf-8")
+        runs = [{**r.as_json(), "regressions": worse[r.run_name], "previous_run": (previous[r.run_name] or {}).get("path")}
+                for r in results]
+        json_out.write_text(json.dumps({**suite_json(results), "drops": dropped, "stored_as": stored, "runs": runs},
+                                       ensure_ascii=False, indent=1), encoding="utf-8")
     if report_out:
-        click.echo(f"report: {write_report(result, report_out, worse, previous)}", err=True)
-    for line in summary(result, worse):
+        for r in results:
+            path = report_out.with_name(f"{report_out.stem}-{r.run_name}{report_out.suffix}") if len(results) > 1 else report_out
+            click.echo(f"report: {write_report(r, path, worse[r.run_name], previous[r.run_name])}", err=True)
+    for line in table(results, previous):
         click.echo(line)
-    if result.failures:
+    for r in results:
+        for line in summary(r, worse[r.run_name]):
+            click.echo(line)
+    for line in dropped:
+        click.echo(f"test figure dropped by more than {tolerance:g}: {line}")
+    if dropped or any(r.failures for r in results):
         sys.exit(1)
+
+
+class _Bars:
+    """tqdm progress bars on stderr by name, made on first use, restarted when a count starts over."""
+
+    def __init__(self) -> None:
+        self.bars: dict[str, Any] = {}
+
+    def bar(self, name: str, unit: str) -> Any:
+        from tqdm import tqdm
+
+        def update(done: int, total: int, *_what: str) -> None:
+            current = self.bars.get(name)
+            if current is None or done < current.n or total != current.total:
+                if current is not None:
+                    current.close()
+                current = self.bars[name] = tqdm(total=total, unit=unit, desc=name, file=sys.stderr, dynamic_ncols=True)
+            current.update(done - current.n)
+        return update
+
+    def __enter__(self) -> _Bars:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for progress in self.bars.values():
+            progress.close()
+
+
+@main.command(name="remove")
+@click.argument("target")
+@_index_option
+@_chroma_option
+@_json_option
+def remove_command(target: str, index_dir: Path, chroma_url: str | None, as_json: bool) -> None:
+    """Remove a source (its path, or a file name that names one source) or one article (its id).
+
+    Ingesting a file again already replaces its articles; this is for a file deleted or retracted.
+
+    Example: newsqa remove issues/2020-11-17.txt
+    """
+    from ingest.errors import IndexBusy, RemoveError, StoreUnavailable
+    from ingest.pipeline import remove
+
+    try:
+        removed = remove(target, index_dir, chroma_url)
+    except (FileNotFoundError, RemoveError, IndexBusy, StoreUnavailable) as exc:
+        _fail(str(exc))
+    rows = [{"id": a.id, "title": a.title, "source": a.source, "source_key": a.meta.get("source_key")} for a in removed]
+    if as_json:
+        _print_json({"removed": rows})
+        return
+    for row in rows:
+        click.echo(f"removed {row['id']}  {row['title']}  ({row['source_key'] or row['source']})")
+
+
+@main.command(name="train-scorer")
+@click.option("--work", type=click.Path(file_okay=False, path_type=Path), default=Path("eval-indexes"), show_default=True,
+              help="folder of the dev sets' indexes (kept; re-runs embed only what changed)")
+@click.option("--news", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="the news set's archive (JSONL)")
+@click.option("--cmrc", type=click.Path(exists=True, path_type=Path), help="the CMRC 2018 folder (its trial file is used)")
+@click.option("--chronoqa", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="chronoqa.jsonl (its even qids are used)")
+@click.option("--sample", type=click.IntRange(min=1), default=400, show_default=True,
+              help="questions taken from each public benchmark")
+@click.option("--seed", type=int, default=0, show_default=True, help="seed of the sample and the models")
+@click.option("--no-ingest", is_flag=True, help="use the indexes under --work as they are (another process builds them)")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="where the model files go (default: rag/models of the package)")
+def train_scorer(work: Path, news: Path | None, cmrc: Path | None, chronoqa: Path | None, sample: int, seed: int,
+                 no_ingest: bool, out: Path | None) -> None:
+    """Retrain the answer scorer on dev data only: question types, sentence scores, answerability.
+
+    Example: newsqa train-scorer --news ../shared/data/xwlb/xwlb_2023.jsonl --cmrc ../shared/data/cmrc2018 \\
+             --chronoqa ../shared/data/chronoqa/chronoqa.jsonl
+    """
+    from eval.train_scorer import dev_sources, train
+    from rag.question import MODEL_DIR
+
+    try:
+        sources = dev_sources(work, news, cmrc, chronoqa, sample, seed, not no_ingest, lambda line: click.echo(line, err=True))
+    except ValueError as exc:
+        _fail(str(exc))
+    sizes = train(sources, out or MODEL_DIR, seed, say=lambda line: click.echo(line, err=True))
+    for name, size in sizes.items():
+        click.echo(f"{(out or MODEL_DIR) / name}: {size} bytes")
 
 
 @main.command()
@@ -385,23 +487,30 @@ def evaluate(set_path: Path | None, index_dir: Path, json_out: Path | None, repo
               help="a JSONL archive (repeat: stories are taken in the order given)")
 @click.option("--sizes", default="1000,5000,16000", show_default=True, help="corpus sizes in stories, comma-separated")
 @click.option("--questions", "questions_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="an eval set (JSONL) to ask; default: 50 probes made from the first stories")
+              help="an eval set (JSONL) to ask; default: 50 lexical probes made from the first stories")
+@click.option("--chronoqa", "chronoqa", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="chronoqa.jsonl: after the last size, ask its test questions with their gold passages in the index")
+@click.option("--chronoqa-sample", type=click.IntRange(min=1), default=200, show_default=True,
+              help="ChronoQA: a seeded sample of N test questions (odd qid)")
+@click.option("--load", "load", type=click.IntRange(min=0), default=0, show_default=True,
+              help="ask the questions again while N busy processes hold the cores (0: no such run)")
 @click.option("--report", "report_out", type=click.Path(dir_okay=False, path_type=Path), default=Path("reports/bench.md"),
               show_default=True, help="Markdown report; .png and .json are written beside it")
 @click.option("--work", "work_dir", type=click.Path(file_okay=False, path_type=Path),
               help="empty directory for the indexes (default: a temporary one, removed at the end)")
-@click.option("--no-peer", is_flag=True, help="skip the plain llama-index pipeline")
-def bench(corpus: tuple[Path, ...], sizes: str, questions_file: Path | None, report_out: Path, work_dir: Path | None,
-          no_peer: bool) -> None:
-    """Ingest and query figures at growing corpus sizes, beside a plain llama-index pipeline.
+@click.option("--no-peer", is_flag=True, help="skip the llama-index peers (plain vector and hybrid)")
+def bench(corpus: tuple[Path, ...], sizes: str, questions_file: Path | None, chronoqa: Path | None,
+          chronoqa_sample: int, load: int, report_out: Path, work_dir: Path | None, no_peer: bool) -> None:
+    """Ingest and query figures at growing corpus sizes, beside two llama-index pipelines.
 
     \b
     Example: newsqa bench --corpus ../shared/data/xwlb/xwlb_2021.jsonl --corpus ../shared/data/xwlb/xwlb_2022.jsonl \\
-             --corpus ../shared/data/xwlb/xwlb_2023.jsonl --sizes 1000,5000,16000 --report reports/bench.md
+             --corpus ../shared/data/xwlb/xwlb_2023.jsonl --sizes 1000,5000,16000 --report reports/bench.md \\
+             --chronoqa ../shared/data/chronoqa/chronoqa.jsonl --load 2
     """
     import tempfile
 
-    from eval.bench import run_bench
+    from eval.bench import BenchOptions, run_bench
     from eval.bench_report import write_report
 
     try:
@@ -411,13 +520,14 @@ def bench(corpus: tuple[Path, ...], sizes: str, questions_file: Path | None, rep
     if not counts or min(counts) < 1:
         _fail("--sizes must be positive whole numbers, e.g. 1000,5000,16000")
     command = "newsqa bench " + " ".join(sys.argv[2:])
+    options = BenchOptions(questions_file, not no_peer, chronoqa, chronoqa_sample, load)
 
-    def write(results: list[Any]) -> None:
-        click.echo(f"report: {write_report(results, report_out, command)}", err=True)
+    def write(result: Any) -> None:
+        click.echo(f"report: {write_report(result, report_out, command)}", err=True)
 
     with tempfile.TemporaryDirectory(prefix="newsqa-bench-") as scratch:
         try:
-            run_bench(list(corpus), counts, work_dir or Path(scratch) / "work", questions_file, not no_peer, write,
+            run_bench(list(corpus), counts, work_dir or Path(scratch) / "work", options, write,
                       lambda line: click.echo(line, err=True))
         except (ValueError, RuntimeError, OSError) as exc:
             _fail(str(exc))

@@ -62,10 +62,30 @@ def _lead_date(text: str, issue_date: str | None) -> tuple[str | None, str | Non
     return f"{issue_date[:4]}-{month:02d}-{day:02d}", written
 
 
-def article_id(source: str, title: str, date: str | None, ordinal: int = 0) -> str:
-    """Stable id from what the article is, never from file times or positions in a batch."""
-    basis = f"{source}\x1f{title}\x1f{date or ''}\x1f{ordinal}"
+def article_id(source_key: str, title: str, date: str | None, ordinal: int = 0) -> str:
+    """Stable id from what the article is and which source holds it, never from file times or
+    positions in a batch; `ordinal` tells apart articles of one source with the same title and date."""
+    basis = f"{source_key}\x1f{title}\x1f{date or ''}\x1f{ordinal}"
     return hashlib.sha1(basis.encode("utf-8")).hexdigest()[:16]
+
+
+def record_article_id(source_key: str, record_id: str) -> str:
+    """A JSONL record's id scoped by its archive: two archives may both number their records 1, 2, …"""
+    basis = f"{source_key}\x1frecord\x1f{record_id}"
+    return hashlib.sha1(basis.encode("utf-8")).hexdigest()[:16]
+
+
+def unscoped_ids(articles: list[Article]) -> dict[str, str]:
+    """{article id: the id the article had before ids were scoped by source}: the raw record id, else
+    the hash of file name, title, date and ordinal. Lets an index built then be re-keyed in place."""
+    result: dict[str, str] = {}
+    seen: dict[tuple[Any, ...], int] = {}
+    for article in articles:
+        key = (article.meta.get("source_key"), article.title, article.date)
+        ordinal = seen.get(key, 0)
+        seen[key] = ordinal + 1
+        result[article.id] = article.meta.get("record_id") or article_id(article.source, article.title, article.date, ordinal)
+    return result
 
 
 def _sections(text: str) -> list[tuple[str | None, list[str]]]:
@@ -92,15 +112,21 @@ def split_document(document: Document, issue_date: str | None = None) -> list[Ar
     A JSONL record is one article; an issue file is split at its `#`/`##` headings.
     Dates: the record's date, else the issue date (file name or --date), then the lead's
     month-day resolved with that year; without a year the date stays None.
+    Ids are unique per source: hash(source key, title, date, ordinal), or for a record
+    hash(source key, record id). `meta["source_key"]` names the source, `meta["record_id"]` keeps
+    a record's own id.
     """
+    source_key = document.source_key or document.source
     text = clean_text(document.text)
     issue_date = normalise_date(document.date) or issue_date or date_from_name(document.source)
     if document.is_record:
         body = [line for line in text.split("\n") if not is_heading(line)] or [text]
         title = document.title or _fallback_title(body, document.source)[0]
         date, written = (issue_date, None) if document.date else _lead_date("\n".join(body), issue_date)
-        meta = dict(document.meta, **({"date_text": written} if written else {}))
-        art_id = document.record_id or article_id(document.source, title, date)
+        meta = dict(document.meta, **({"date_text": written} if written else {}), source_key=source_key)
+        if document.record_id:
+            meta["record_id"] = document.record_id
+        art_id = record_article_id(source_key, document.record_id) if document.record_id else article_id(source_key, title, date)
         return [Article(art_id, title, date, document.source, "\n".join(body), meta)]
     articles: list[Article] = []
     seen: dict[str, int] = {}
@@ -115,6 +141,6 @@ def split_document(document: Document, issue_date: str | None = None) -> list[Ar
         key = f"{title}\x1f{date}"
         ordinal = seen.get(key, 0)
         seen[key] = ordinal + 1
-        meta = {"date_text": written} if written else {}
-        articles.append(Article(article_id(document.source, title, date, ordinal), title, date, document.source, joined, meta))
+        meta = {"date_text": written, "source_key": source_key} if written else {"source_key": source_key}
+        articles.append(Article(article_id(source_key, title, date, ordinal), title, date, document.source, joined, meta))
     return articles

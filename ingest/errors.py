@@ -45,3 +45,12 @@ class StoreUnavailable(Exception):
         super().__init__(f"the Chroma store at {where} does not answer ({reason}); check that it is running and try again")
         self.where = where
         self.reason = reason
+
+
+class RemoveError(Exception):
+    """What was asked to be removed names nothing in the index, or several sources; nothing was changed."""
+
+    def __init__(self, target: str, reason: str) -> None:
+        super().__init__(f"cannot remove {target!r}: {reason}")
+        self.target = target
+        self.reason = reason

@@ -235,6 +235,12 @@ class Index:
         """{article id: content hash} of everything stored."""
         return {row[0]: row[1] for row in self.db.execute("select id, hash from articles")}
 
+    def article_sources(self) -> dict[str, tuple[str, str | None]]:
+        """{article id: (file name, source key)}; the key is None for articles stored before
+        ids were scoped by source."""
+        rows = self.db.execute("select id, source, json_extract(meta, '$.source_key') from articles")
+        return {row[0]: (row[1], row[2]) for row in rows}
+
     def put_articles(
         self, items: list[tuple[Article, list[Chunk], list[list[str]]]], vectors: np.ndarray
     ) -> None:
@@ -277,14 +283,22 @@ class Index:
 
     def delete_article(self, article_id: str) -> bool:
         """Remove one article everywhere; call inside `writing()`, then `rebuild_bm25()`."""
-        old = [row[0] for row in self.db.execute("select id from chunks where article_id = ?", (article_id,))]
-        if old:
-            self.vector_store.delete_nodes(old)
+        return bool(self.delete_articles([article_id]))
+
+    def delete_articles(self, article_ids: list[str]) -> int:
+        """Remove articles everywhere, Chroma first, then one SQLite transaction; returns how many
+        the store held. Call inside `writing()`, then `rebuild_bm25()`."""
+        if not article_ids:
+            return 0
+        pairs = [(i,) for i in article_ids]
+        old = [row[0] for a in article_ids for row in self.db.execute("select id from chunks where article_id = ?", (a,))]
+        for start in range(0, len(old), 1000):  # Chroma caps a request's size
+            self.vector_store.delete_nodes(old[start : start + 1000])
         with self.db:
-            gone = self.db.execute("delete from articles where id = ?", (article_id,)).rowcount
-            self.db.execute("delete from chunks where article_id = ?", (article_id,))
+            gone = sum(self.db.execute("delete from articles where id = ?", p).rowcount for p in pairs)
+            self.db.executemany("delete from chunks where article_id = ?", pairs)
             self._bump_generation()
-        return bool(gone)
+        return gone
 
     def _bump_generation(self) -> None:
         self.db.execute("insert or replace into info values ('generation', ?)", (f"{time.time_ns()}",))
@@ -307,6 +321,15 @@ class Index:
             "from articles a order by coalesce(a.date, '') desc, a.source, a.rowid"
         ).fetchall()
         return [StoredArticle(_row_to_article(r), r["n_chunks"], r["added_at"]) for r in rows]
+
+    def record_ids(self) -> dict[str, list[str]]:
+        """{JSONL record id: ids of the articles made from records with it (one per archive)}: how a
+        gold id of an eval set, which names a record, finds its articles."""
+        result: dict[str, list[str]] = {}
+        rows = self.db.execute("select json_extract(meta, '$.record_id') as record, id from articles where record is not null")
+        for row in rows:
+            result.setdefault(str(row[0]), []).append(row[1])
+        return result
 
     def get_article(self, article_id: str) -> Article | None:
         row = self.db.execute("select * from articles where id = ?", (article_id,)).fetchone()
@@ -350,7 +373,8 @@ class Index:
     def counts(self) -> dict[str, Any]:
         """Articles, chunks, sources and the date range, for `list` and the archive tab."""
         row = self.db.execute(
-            "select count(*), count(distinct source), min(date), max(date) from articles"
+            "select count(*), count(distinct coalesce(json_extract(meta, '$.source_key'), source)), min(date), max(date) "
+            "from articles"
         ).fetchone()
         chunks = self.db.execute("select count(*) from chunks").fetchone()[0]
         return {"articles": row[0], "sources": row[1], "chunks": chunks, "first_date": row[2], "last_date": row[3]}

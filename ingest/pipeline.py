@@ -1,23 +1,25 @@
-"""ingest_paths(): read -> clean -> articles -> chunks -> diff -> embed -> index, with a report."""
+"""ingest_paths(): read -> clean -> articles -> chunks -> diff -> embed -> index, with a report;
+remove(): take a source or one article out of the index."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ingest.articles import Article, normalise_date, split_document
+from ingest.articles import Article, normalise_date, split_document, unscoped_ids
 from ingest.chunk import DEFAULT_MAX_CHARS, Chunk, chunk_article
 from ingest.embed import Embedder, load_embedder
-from ingest.errors import IngestError
+from ingest.errors import IngestError, RemoveError
 from ingest.index import Index
-from ingest.read import expand_paths, read_file
+from ingest.read import expand_paths, key_function, read_file
 from ingest.tokens import DEFAULT_TOKENIZER, get_tokenizer
 
 # progress(done, total, what): chunks embedded so far, of all chunks to embed
 Progress = Callable[[int, int, str], None]
+Todo = list[tuple[Article, list[Chunk], list[list[str]]]]  # (article, its chunks, their BM25 tokens)
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class IngestConfig:
     chroma_url: str | None = None
     lock_wait_seconds: float = 0.0
     batch_chunks: int = 256  # chunks per embedding call and per store transaction
+    source_key: str = "path"  # how files are told apart (ingest.read.key_function); "name" for page uploads
 
 
 @dataclass
@@ -40,7 +43,8 @@ class IngestReport:
     files: int = 0
     articles_added: int = 0
     articles_unchanged: int = 0
-    articles_replaced: int = 0
+    articles_replaced: int = 0  # the same source's article changed
+    articles_removed: int = 0  # no longer in a source read again, so taken out of the index
     chunks_added: int = 0
     errors: list[dict[str, str]] = field(default_factory=list)
     errors_zh: list[dict[str, str]] = field(default_factory=list)
@@ -60,10 +64,16 @@ class IngestReport:
         return data
 
 
-def collect_articles(paths: list[str], issue_date: str | None, report: IngestReport) -> list[Article]:
-    """Every article in the inputs, in input order; per-file problems go into the report."""
+def collect_articles(
+    paths: list[str], issue_date: str | None, report: IngestReport, scheme: str = "path"
+) -> tuple[list[Article], set[str]]:
+    """Every article in the inputs, in input order, and the keys of the sources read without any
+    problem (only those may lose stored articles); per-file problems go into the report."""
+    key_of = key_function(scheme)
     articles: list[Article] = []
+    complete: set[str] = set()
     first_seen: dict[str, str] = {}
+    key_paths: dict[str, Path] = {}
     for item in expand_paths(paths):
         if isinstance(item, IngestError):
             report.add_error(item)
@@ -74,18 +84,27 @@ def collect_articles(paths: list[str], issue_date: str | None, report: IngestRep
         except IngestError as error:
             report.add_error(error)
             continue
+        key = key_of(item)
+        if key_paths.setdefault(key, item) != item:  # only by name: two uploads called 01.txt
+            report.add_error(IngestError(str(item), f"another input of this run is the same source {key!r}; ingest it on its own",
+                                         f"本次导入中另有同一来源 {key}，请单独导入"))
+            continue
         for error in result.errors:
             report.add_error(error)
+        whole = not result.errors
         for document in result.documents:
-            for article in split_document(document, issue_date):
+            for article in split_document(replace(document, source_key=key), issue_date):
                 if article.id in first_seen:
+                    whole = False
                     report.add_error(IngestError(
                         str(item), f"duplicate article id {article.id!r} (first in {first_seen[article.id]}); kept the first",
                         f"文章编号 {article.id} 重复，保留了第一篇"))
                     continue
                 first_seen[article.id] = str(item)
                 articles.append(article)
-    return articles
+        if whole:
+            complete.add(key)
+    return articles, complete
 
 
 def _embedding_text(article: Article, chunk: Chunk) -> str:
@@ -93,7 +112,7 @@ def _embedding_text(article: Article, chunk: Chunk) -> str:
     return f"{article.title}\n{chunk.text}"
 
 
-def _store_batch(index: Index, embedder: Embedder, batch: list[tuple[Article, list[Chunk], list[list[str]]]]) -> None:
+def _store_batch(index: Index, embedder: Embedder, batch: Todo) -> None:
     import numpy as np
 
     texts = [_embedding_text(article, chunk) for article, chunks, _ in batch for chunk in chunks]
@@ -110,8 +129,9 @@ def ingest_paths(
 ) -> IngestReport:
     """Ingest files, directories or globs into the index at `index_dir`.
 
-    Unchanged articles are skipped, changed ones replace their old chunks, and bad inputs are
-    reported per file while the rest is ingested.
+    A file read again replaces its own articles as a set: new ones are added, changed ones
+    replaced, and those no longer in it removed; a file that failed to read keeps what it had.
+    Unchanged articles are skipped, and bad inputs are reported per file while the rest is ingested.
 
     Example:
         >>> report = ingest_paths(["samples/"], Path("data/index"))
@@ -119,7 +139,7 @@ def ingest_paths(
         4
 
     Raises:
-        ValueError: `config.date` is not a date.
+        ValueError: `config.date` is not a date, or `config.source_key` no known scheme.
         IndexMismatch: the index was built with another model.
         IndexBusy: another ingest holds the index.
     """
@@ -127,32 +147,20 @@ def ingest_paths(
     if config.date and not normalise_date(config.date):
         raise ValueError("--date must be YYYY-MM-DD")
     report = IngestReport()
-    articles = collect_articles(paths, normalise_date(config.date), report)
+    articles, complete = collect_articles(paths, normalise_date(config.date), report, config.source_key)
     index = Index(index_dir, config.chroma_url)
     # no --model: keep the model the index was built with, so a re-ingest never mixes two
     embedder = embedder or load_embedder(config.model or index.info().get("model"))
     report.runtime = embedder.runtime
-    tokenize = get_tokenizer(config.tokenizer)
     with index.writing(config.lock_wait_seconds):
         index.check_model(embedder, config.tokenizer)
-        known = index.article_hashes()
-        todo: list[tuple[Article, list[Chunk], list[list[str]]]] = []
-        for article in articles:
-            if known.get(article.id) == article.content_hash:
-                report.articles_unchanged += 1
-                continue
-            chunks = chunk_article(article.id, article.text, config.max_chars)
-            tokens = [tokenize(f"{article.title} {chunk.text}") for chunk in chunks]
-            todo.append((article, chunks, tokens))
-            if article.id in known:
-                report.articles_replaced += 1
-            else:
-                report.articles_added += 1
-                report.added_ids.append(article.id)
+        todo, stale = _plan(index, articles, complete, report, config)
         embed_before = getattr(getattr(embedder, "timer", None), "seconds", 0.0)
         _embed_in_batches(index, embedder, todo, config.batch_chunks, progress)
         report.chunks_added = sum(len(chunks) for _, chunks, _ in todo)
-        if todo:
+        # deleted after the new versions are stored: a reader never misses a corrected article
+        index.delete_articles(stale)
+        if todo or stale:
             index.rebuild_bm25()
         report.embed_seconds = getattr(getattr(embedder, "timer", None), "seconds", 0.0) - embed_before
     index.close()
@@ -160,15 +168,56 @@ def ingest_paths(
     return report
 
 
-def _embed_in_batches(
-    index: Index, embedder: Embedder, todo: list[tuple[Article, list[Chunk], list[list[str]]]],
-    batch_size: int, progress: Progress | None,
-) -> None:
+def _plan(index: Index, articles: list[Article], complete: set[str], report: IngestReport,
+          config: IngestConfig) -> tuple[Todo, list[str]]:
+    """(articles to write with their chunks and tokens, stored article ids to delete): the stored
+    articles of each complete source that it no longer holds, and superseded pre-source-key copies."""
+    known = index.article_hashes()
+    sources = index.article_sources()
+    predecessors = _predecessors(articles, sources)
+    tokenize = get_tokenizer(config.tokenizer)
+    todo: Todo = []
+    for article in articles:
+        if known.get(article.id) == article.content_hash:
+            report.articles_unchanged += 1
+            continue
+        chunks = chunk_article(article.id, article.text, config.max_chars)
+        todo.append((article, chunks, [tokenize(f"{article.title} {chunk.text}") for chunk in chunks]))
+        if article.id in known or article.id in predecessors:
+            report.articles_replaced += 1
+        else:
+            report.articles_added += 1
+            report.added_ids.append(article.id)
+    in_run = {article.id for article in articles}
+    gone = [i for i, (_name, key) in sources.items() if key in complete and i not in in_run]
+    report.articles_removed = len(gone)
+    return todo, gone + [old for old in predecessors.values() if old not in in_run]
+
+
+def _predecessors(articles: list[Article], sources: dict[str, tuple[str, str | None]]) -> dict[str, str]:
+    """{article id: id of the same article stored before ids were scoped by source}. An index built
+    then is re-keyed file by file as files are ingested again; only exact predecessors (same
+    file name, title, date, ordinal or record id) go, so nothing another file holds is lost."""
+    unscoped = {i: name for i, (name, key) in sources.items() if key is None}
+    if not unscoped:
+        return {}
+    found: dict[str, str] = {}
+    claimed: set[str] = set()  # two files of one name (the old collision) have one predecessor
+    old_ids = unscoped_ids(articles)
+    for article in articles:
+        old = old_ids[article.id]
+        if old != article.id and unscoped.get(old) == article.source and old not in claimed:
+            found[article.id] = old
+            claimed.add(old)
+    return found
+
+
+def _embed_in_batches(index: Index, embedder: Embedder, todo: Todo, batch_size: int, progress: Progress | None) -> None:
     """Embed and store about `batch_size` chunks at a time; each batch is committed on its own,
     so a crash loses at most the batch in flight."""
     total = sum(len(chunks) for _, chunks, _ in todo)
     done = 0
-    batch: list[tuple[Article, list[Chunk], list[list[str]]]] = []
+    batch: Todo = []
     batch_chunks = 0
     for position, item in enumerate(todo):
         batch.append(item)
@@ -179,3 +228,47 @@ def _embed_in_batches(
             batch, batch_chunks = [], 0
             if progress:
                 progress(done, total, item[0].title)
+
+
+def remove(target: str, index_dir: Path, chroma_url: str | None = None, wait_seconds: float = 0.0) -> list[Article]:
+    """Take a source or one article out of the index (article store, Chroma, BM25) under the writer lock.
+
+    `target` is an article id, else a source key (what `meta["source_key"]` holds), else a path
+    (resolved), else a file name that names exactly one source. Returns the removed articles.
+
+    Example:
+        >>> [a.title for a in remove("issues/2020-11-17.txt", Path("data/index"))]
+
+    Raises:
+        FileNotFoundError: no index at `index_dir`.
+        RemoveError: nothing matches `target`, or its file name names several sources.
+        IndexBusy: another process writes to the index.
+    """
+    index = Index.open(index_dir, chroma_url)
+    try:
+        with index.writing(wait_seconds):
+            ids = _matching(target, index.article_sources())
+            removed = [article for article in map(index.get_article, ids) if article is not None]
+            index.delete_articles(ids)
+            index.rebuild_bm25()
+    finally:
+        index.close()
+    return removed
+
+
+def _matching(target: str, sources: dict[str, tuple[str, str | None]]) -> list[str]:
+    """The stored article ids `target` names (see `remove`)."""
+    if target in sources:
+        return [target]
+    keys = {i: key or name for i, (name, key) in sources.items()}  # before source keys: the file name
+    for wanted in (target, str(Path(target).expanduser().resolve())):
+        ids = [i for i, key in keys.items() if key == wanted]
+        if ids:
+            return ids
+    named = sorted({keys[i] for i, (name, _key) in sources.items() if name == target})
+    if len(named) > 1:
+        raise RemoveError(target, f"{len(named)} sources have this file name ({', '.join(named)}); give the one to remove")
+    if not named:
+        raise RemoveError(target, "no article id, source path or file name in the index matches it; "
+                                  "`newsqa list` shows ids and file names")
+    return [i for i, key in keys.items() if key == named[0]]

@@ -24,13 +24,14 @@ _JSONL_KNOWN_KEYS = ("id", "title", "date", "content", "text")
 class Document:
     """Decoded text of one input (a whole issue file, or one JSONL record)."""
 
-    source: str  # file name, shown to users and part of article ids
+    source: str  # file name, shown to users
     text: str
     record_id: str | None = None
     title: str | None = None
     date: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     is_record: bool = False  # a JSONL record is one article; an issue file may hold several
+    source_key: str = ""  # tells this file apart from every other (`key_function`); "" means `source`
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,34 @@ def _record_to_document(record: object, source: str, where: str) -> Document:
         meta=meta,
         is_record=True,
     )
+
+
+def _resolved_path(path: Path) -> str:
+    return str(path.resolve())
+
+
+def _file_name(path: Path) -> str:
+    return path.name
+
+
+# How a file is told apart from every other file, for article ids and for corrections (a file
+# read again replaces its own articles, and only those). "path": the resolved absolute path, so
+# issue_2020-11-17/01.txt and issue_2020-11-24/01.txt are two sources whatever directory an ingest
+# starts from; moving the archive makes its files new sources (remove the old ones). "name": the
+# file name alone, for copies in throw-away folders whose name is all that is known of them (page
+# uploads sit in a folder named by their content hash, so a corrected upload must match by name).
+_SOURCE_KEYS: dict[str, Callable[[Path], str]] = {"path": _resolved_path, "name": _file_name}
+
+
+def key_function(scheme: str) -> Callable[[Path], str]:
+    """What makes a file's source key under `scheme` ("path" or "name"); call it on a file that was read.
+
+    Raises:
+        ValueError: an unknown scheme.
+    """
+    if scheme not in _SOURCE_KEYS:
+        raise ValueError(f"unknown source key scheme {scheme!r}; choose one of {', '.join(sorted(_SOURCE_KEYS))}")
+    return _SOURCE_KEYS[scheme]
 
 
 _READERS: dict[str, Callable[[Path], ReadResult]] = {

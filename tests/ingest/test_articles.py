@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 from ingest.articles import date_from_name, split_document
 from ingest.read import Document
 from tests.conftest import SAMPLE_FILE
@@ -43,12 +45,14 @@ def test_dates_in_file_names() -> None:
     assert date_from_name("20201399.txt") is None
 
 
-def test_a_record_is_one_article_with_its_own_id_and_date() -> None:
+def test_a_record_is_one_article_with_its_record_id_scoped_by_its_archive() -> None:
     record = Document(source="a.jsonl", text="正文第一段。\n正文第二段。", record_id="r1", title="标题", date="2023-01-02",
-                      meta={"url": "u"}, is_record=True)
+                      meta={"url": "u"}, is_record=True, source_key="/archives/a.jsonl")
     (article,) = split_document(record)
-    assert (article.id, article.title, article.date, article.meta) == ("r1", "标题", "2023-01-02", {"url": "u"})
-    assert article.text == "正文第一段。\n正文第二段。"
+    assert (article.title, article.date, article.text) == ("标题", "2023-01-02", "正文第一段。\n正文第二段。")
+    assert article.meta == {"url": "u", "record_id": "r1", "source_key": "/archives/a.jsonl"}
+    (other,) = split_document(replace(record, source_key="/archives/b.jsonl"))  # another archive's record "r1"
+    assert article.id != other.id and article.source == other.source == "a.jsonl"
 
 
 def test_a_file_without_headings_is_one_article_titled_by_its_first_short_line() -> None:

@@ -59,7 +59,7 @@ def _kill_after(process: subprocess.Popen, directory: Path, articles: int | None
 
 def _check_consistent(directory: Path) -> None:
     index = Index.open(directory)
-    articles = [s.article.id for s in index.list_articles()]
+    articles = [s.article.meta["record_id"] for s in index.list_articles()]
     assert sorted(articles) == sorted(f"n{i}" for i in range(ARTICLES))
     chunk_ids = sorted(row[0] for row in index.db.execute("select id from chunks"))
     assert len(chunk_ids) == len(set(chunk_ids))

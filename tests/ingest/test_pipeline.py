@@ -38,13 +38,16 @@ def test_reingest_adds_nothing(writable_index: Path, embedder: Embedder) -> None
     assert _store_agrees(writable_index) == before
 
 
-def test_a_changed_article_replaces_its_chunks(writable_index: Path, embedder: Embedder, tmp_path: Path) -> None:
-    changed = tmp_path / SAMPLE_FILE.name  # same name: same article ids
-    changed.write_text(SAMPLE_FILE.read_text(encoding="utf-8-sig").replace("樊彦龙指出", "樊彦龙在会上指出"), encoding="utf-8")
-    report = ingest_paths([str(changed)], writable_index, embedder=embedder)
+def test_a_changed_article_replaces_its_chunks(embedder: Embedder, tmp_path: Path) -> None:
+    issue = tmp_path / SAMPLE_FILE.name  # the same file, corrected in place: the same source
+    issue.write_text(SAMPLE_FILE.read_text(encoding="utf-8-sig"), encoding="utf-8")
+    directory = tmp_path / "index"
+    assert ingest_paths([str(issue)], directory, embedder=embedder).articles_added == 4
+    issue.write_text(SAMPLE_FILE.read_text(encoding="utf-8-sig").replace("樊彦龙指出", "樊彦龙在会上指出"), encoding="utf-8")
+    report = ingest_paths([str(issue)], directory, embedder=embedder)
     assert (report.articles_replaced, report.articles_unchanged, report.articles_added) == (1, 3, 0)
-    ids = _store_agrees(writable_index)
-    index = Index.open(writable_index)
+    ids = _store_agrees(directory)
+    index = Index.open(directory)
     texts = [index.get_article(a).text for a in {i.rsplit(":", 1)[0] for i in ids}]
     assert sum("樊彦龙在会上指出" in t for t in texts) == 1 and not any("樊彦龙指出" in t for t in texts)
 

@@ -187,7 +187,9 @@ def _upload(archive: Archive, files: list[str] | None, query: str, progress: gr.
 
     progress(0, desc="正在读取文件")
     try:
-        report = ingest_paths([str(f) for f in files], archive.index_dir, IngestConfig(chroma_url=archive.chroma_url),
+        # gradio keeps each upload in a folder named by its content: a corrected issue is the same source by name
+        config = IngestConfig(chroma_url=archive.chroma_url, source_key="name")
+        report = ingest_paths([str(f) for f in files], archive.index_dir, config,
                               progress=report_progress, embedder=engine.embedder if engine else None)
     except IndexBusy:
         raise gr.Error("另一个导入正在进行，请稍后再试。") from None
@@ -197,28 +199,21 @@ def _upload(archive: Archive, files: list[str] | None, query: str, progress: gr.
 
 
 # ---- eval ----------------------------------------------------------------------------------------
-def _run_eval(archive: Archive, progress: gr.Progress) -> tuple[Any, ...]:
-    import pandas as pd
+def _run_eval(archive: Archive, name: str | None, uploads: list[str] | None, progress: gr.Progress) -> tuple[Any, ...]:
+    """Run the chosen set's dev and test halves on the archive and save the runs, as `newsqa eval`
+    does; a problem with the set or the archive is said in the page in Chinese, not as an error popup."""
+    from app_eval import SetProblem, chosen_halves, problem_html, run_page
 
     try:
-        from eval.run import evaluate_set
-    except ImportError:
-        raise gr.Error("评测套件不可用：未安装 eval.run 模块。") from None
-    engine = archive.engine()
-    if engine is None:
-        raise gr.Error("档案库还是空的：请先导入报纸文件再评测。")
-    result = evaluate_set(engine, progress=lambda done, total: progress((done, total), desc="正在评测", unit="题"))
-    metrics = pd.DataFrame({"指标": list(result.metrics), "数值": [round(v, 4) for v in result.metrics.values()]})
-    questions = pd.DataFrame([
-        {"编号": q.get("qid"), "问题": q.get("question"), "类型": q.get("type"), "通过": "是" if q.get("passed") else "否",
-         "命中名次": q.get("hit_rank"), "耗时(ms)": q.get("latency_ms"), "遗漏": "、".join(map(str, q.get("missed") or []))}
-        for q in result.per_question
-    ])
-    passed = sum(1 for q in result.per_question if q.get("passed"))
-    summary = f"共 {len(result.per_question)} 题，通过 {passed} 题。"
-    # the chart's axis is 0..1: latencies (ms) stay in the table only
-    rates = metrics[(metrics["数值"] <= 1) & ~metrics["指标"].str.contains("latency|ms", regex=True)]
-    return summary, metrics, rates, questions
+        halves = chosen_halves(name, uploads)
+        engine = archive.engine()
+        if engine is None:
+            raise SetProblem("档案库还是空的：请先在「档案库」页导入报纸文件。")
+    except SetProblem as exc:
+        return problem_html(str(exc)), "", "", "", None, ""
+    progress(0, desc="正在载入评测集")
+    return run_page(engine, archive.index_dir, halves,
+                    lambda run_name, done, total: progress(done / total, desc=f"正在评测 {run_name} 第 {done}/{total} 题"))
 
 
 # ---- page ----------------------------------------------------------------------------------------
@@ -284,18 +279,35 @@ def _archive_tab(archive: Archive) -> tuple[list[Any], gr.Textbox]:
 
 
 def _eval_tab(archive: Archive) -> None:
-    gr.Markdown("在当前档案上运行评测集（eval/data/sample.jsonl），查看各项指标。")
-    run = gr.Button("运行评测", variant="primary", elem_id="run-eval")
-    summary = gr.Markdown(elem_id="eval-summary")
+    from app_eval import set_choices, upload_note
+
+    choices = set_choices()
+    gr.Markdown("选择评测集（或上传自己的 JSONL 评测集），在当前档案上分别运行开发集和测试集，"
+                "与上次评测比较，并列出没有评测问题覆盖的文章。")
     with gr.Row():
-        metrics = gr.Dataframe(headers=["指标", "数值"], interactive=False, elem_id="metrics")
-        chart = gr.BarPlot(x="指标", y="数值", title="评测指标（比率）", y_lim=[0, 1], x_label_angle=-40, elem_id="chart")
-    questions = gr.Dataframe(label="逐题结果", interactive=False, wrap=True, elem_id="per-question")
+        with gr.Column(scale=2):
+            name = gr.Dropdown(label="评测集（eval/data 中成对的开发集和测试集）", choices=choices,
+                               value="sample" if "sample" in choices else next(iter(choices), None), elem_id="eval-set")
+            run = gr.Button("运行评测", variant="primary", elem_id="run-eval")
+        with gr.Column(scale=3):
+            # no file_types: Gradio would refuse other files with an English message; app_eval says it in Chinese
+            uploads = gr.File(label="或上传评测集（JSONL；可同时上传 NAME.dev.jsonl 和 NAME.test.jsonl；上传后以上传的为准）",
+                              file_count="multiple", height=140, elem_id="eval-upload")
+    status = gr.HTML(elem_id="eval-status")
+    table = gr.HTML(elem_id="eval-table")
+    uncovered = gr.HTML(elem_id="eval-uncovered")
+    changes = gr.HTML(elem_id="eval-changes")
+    chart = gr.BarPlot(x="项目", y="数值", color="系列", title="各项比率（耗时见上表）", y_lim=[0, 1], x_label_angle=-40,
+                       elem_id="eval-chart")
+    with gr.Accordion("未通过的题目", open=False):
+        failed = gr.HTML(elem_id="eval-failed")
 
-    def evaluate(progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
-        return _run_eval(archive, progress)
+    def evaluate(chosen: str | None, files: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+        return _run_eval(archive, chosen, files, progress)
 
-    run.click(evaluate, None, [summary, metrics, chart, questions], concurrency_limit=1, concurrency_id="eval")
+    uploads.change(upload_note, uploads, status)  # also when a file is removed
+    run.click(evaluate, [name, uploads], [status, table, changes, uncovered, chart, failed],
+              concurrency_limit=1, concurrency_id="eval")
 
 
 def build_app(index_dir: Path, chroma_url: str | None = None, llm: LLMConfig | None = None) -> gr.Blocks:

@@ -23,6 +23,16 @@ PAGE_CSS = """
 .source-meta { color: var(--body-text-color-subdued); font-size: 0.9em; }
 .passage, .article-text { white-space: pre-wrap; margin: 6px 0; }
 mark { background: #ffe58f; padding: 0 1px; }
+.eval-table { border-collapse: collapse; width: 100%; margin: 6px 0; }
+.eval-table th, .eval-table td { border: 1px solid var(--border-color-primary); padding: 4px 8px; text-align: left; }
+.eval-table th { background: var(--background-fill-secondary); white-space: nowrap; }
+.eval-num { text-align: right !important; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.eval-num.better { color: #1a7f37; font-weight: 600; }
+.eval-num.worse { color: #cf222e; font-weight: 600; }
+.eval-prev { color: var(--body-text-color-subdued); font-size: 0.8em; font-weight: normal; }
+.eval-legend, .eval-notes { color: var(--body-text-color-subdued); font-size: 0.9em; margin: 4px 0; }
+.eval-problem { border: 1px solid #d4a72c; background: #fff8c5; color: #3b2300; padding: 8px 12px; border-radius: 6px; }
+.eval-uncovered { border-left: 4px solid #d4a72c; padding: 2px 12px; margin: 8px 0; }
 """
 # a [n] in an answer scrolls to its source card and opens the whole article
 PAGE_HEAD = """<script>
@@ -141,7 +151,7 @@ def example_questions(articles: Iterable[tuple[str, str]], limit: int = 4) -> li
 def ingest_summary(report: Any) -> str:
     """An IngestReport as Chinese Markdown, one line per file that failed (names escaped: they come from users)."""
     lines = [f"导入完成：{report.files} 个文件，新增文章 {report.articles_added} 篇，更新 {report.articles_replaced} 篇，"
-             f"未变 {report.articles_unchanged} 篇，新增段落块 {report.chunks_added} 个，用时 {report.seconds:.1f} 秒。"]
+             f"删除 {report.articles_removed} 篇，未变 {report.articles_unchanged} 篇，新增段落块 {report.chunks_added} 个，用时 {report.seconds:.1f} 秒。"]
     if report.errors_zh:
         lines.append("\n以下文件未能导入：")
         lines += [f"- {html.escape(PurePath(e['path']).name)}：{html.escape(e['error'])}" for e in report.errors_zh]

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,6 +35,7 @@ from rag.citations import MARKER, Answer, invalid_markers
 from rag.retrieve import SearchFilter
 
 if TYPE_CHECKING:
+    from ingest.articles import Article
     from ingest.embed import Embedder
     from ingest.index import Index
     from rag.engine import Engine, EngineConfig
@@ -164,17 +165,22 @@ def score(eval_set: EvalSet, rows: list[dict[str, Any]], gold: dict[str, dict[st
     return {name: value if value is None or name == "questions" else round(value, 4) for name, value in metrics.items()}
 
 
+def gold_lookup(articles: Iterable[Article]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """({title: article ids}, {JSONL record id: article ids}): how a set's gold titles and gold ids
+    find the articles of an index (see `eval.sets.qrels`)."""
+    title_ids: dict[str, list[str]] = {}
+    record_ids: dict[str, list[str]] = {}
+    for article in articles:
+        title_ids.setdefault(article.title, []).append(article.id)
+        if article.meta.get("record_id"):
+            record_ids.setdefault(str(article.meta["record_id"]), []).append(article.id)
+    return title_ids, record_ids
+
+
 def evaluate(engine: Engine, eval_set: EvalSet, progress: Progress | None = None) -> EvalResult:
     """Ask every question of `eval_set` (with its history and filters) and score the answers."""
     started_at, started = datetime.now(timezone.utc).isoformat(timespec="seconds"), time.perf_counter()
-    title_ids: dict[str, list[str]] = {}
-    record_ids: dict[str, list[str]] = {}
-    for stored in engine.index.list_articles():
-        title_ids.setdefault(stored.article.title, []).append(stored.article.id)
-        record_id = stored.article.meta.get("record_id")
-        if record_id:
-            record_ids.setdefault(str(record_id), []).append(stored.article.id)
-    gold = qrels(eval_set, title_ids, record_ids)
+    gold = qrels(eval_set, *gold_lookup(s.article for s in engine.index.list_articles()))
     rows: list[dict[str, Any]] = []
     for done, q in enumerate(eval_set.questions, start=1):
         answer, latency, error = _ask(engine, q)

@@ -6,6 +6,7 @@ index and drive Debian's Chromium (`apt-get install chromium fonts-noto-cjk`) wi
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -25,6 +26,7 @@ import pytest
 import app
 import app_llm
 from app_render import SourceView, answer_html, example_questions, highlight, sources_html
+from tests.conftest import SAMPLE_FILE as SAMPLE_ISSUE
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,13 +174,14 @@ def server(sample_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 
 @contextmanager
-def _browser_tab(url: str) -> Iterator[Any]:
+def _browser_tab(url: str, locale: str | None = None) -> Iterator[Any]:
     playwright_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.skip("needs Debian's chromium: apt-get install -y chromium fonts-noto-cjk")
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+        # locale "zh-CN": Gradio's own words (the upload box's 「拖放文件到此处」) follow the browser's language
+        tab = browser.new_page(viewport={"width": 1400, "height": 1000}, locale=locale)
         tab.set_default_timeout(120_000)  # two shared cores: the first answer loads jieba and BM25
         tab.goto(url)
         try:
@@ -312,15 +315,151 @@ def test_index_directory_is_not_served(server: tuple[str, Path]) -> None:
         assert status in (403, 404), path
 
 
+# ---- eval tab ----------------------------------------------------------------------------------------
+EVAL_HEADERS = ("集合", "划分", "题数", "答对率", "答错率", "误拒率", "拒答精确率", "拒答召回率", "近似陷阱拒答率",
+                "检索命中@5", "引用支撑率", "中位耗时(毫秒)")
+# line 3 of each: a mistake eval/sets.py refuses, and the Chinese the page must say for it
+BAD_SETS = {
+    '{"qid": "b", "type": "fakt", "question": "问？", "gold": "标题"}': "'type' 必须是 fact、list、date、person-role、no-answer、follow-up 之一",
+    '{"qid": "b", "type": "fact", "question": "问？"}': "fact 类问题需要 'gold'（答案所在文章的标题）",
+    '{"qid": "b", "type": "no-answer", "question": "问？", "gold": "标题"}': "no-answer 类问题不能有 'gold' 或 'key_points'",
+    '{"qid": "b", "type": "follow-up", "question": "他呢？", "gold": "标题"}': "follow-up 类问题需要 'history'（之前问过的问题）",
+    '{"qid": "b", "type": "fact", "question": "  ", "gold": "标题"}': "'question' 必须是非空字符串",
+    '{"qid": "b", "type": "fact", "question": "问？", "gold": "标题", "key_points": [1]}': "'key_points' 必须是非空字符串",
+    '{"qid": "b", "type": "fact", "question": "问？", "gold": "标题", "since": "2020/01/01"}': "'since' 必须是 YYYY-MM-DD",
+    '["a list"]': "每行必须是一个 JSON 对象",
+    '{"qid": "b", "type": "fact",': "不是合法的 JSON",
+}
+
+
+def _bad_set(folder: Path, third_line: str) -> Path:
+    path = folder / "bad.jsonl"
+    path.write_text('{"qid": "a", "type": "fact", "question": "问？", "gold": "标题"}\n\n' + third_line + "\n",
+                    encoding="utf-8")
+    return path
+
+
+def test_eval_set_errors_are_said_in_chinese_with_their_line(tmp_path: Path) -> None:
+    import app_eval
+
+    for line, chinese in BAD_SETS.items():
+        with pytest.raises(app_eval.SetProblem) as caught:
+            app_eval.chosen_halves("sample", [str(_bad_set(tmp_path, line))])  # an upload wins over the chosen set
+        assert str(caught.value).startswith(f"bad.jsonl 第3行：{chinese}"), (line, str(caught.value))
+        assert not re.search(r"\b(must|needs|not JSON|each line)\b", str(caught.value))
+    repeated = tmp_path / "twice.jsonl"
+    repeated.write_text('{"qid": "a", "type": "no-answer", "question": "问？"}\n' * 2, encoding="utf-8")
+    with pytest.raises(app_eval.SetProblem, match="twice.jsonl：qid 重复"):
+        app_eval.chosen_halves(None, [str(repeated)])
+    with pytest.raises(app_eval.SetProblem, match="须为 .jsonl 文件"):
+        app_eval.chosen_halves(None, [str(SAMPLE_ISSUE)])
+
+
+def test_eval_labels_cover_the_table() -> None:
+    import app_eval
+    from eval.report import TABLE_COLUMNS
+
+    assert [app_eval.LABELS[n] for n in TABLE_COLUMNS] == list(EVAL_HEADERS[3:])
+    assert all(app_eval.MEANINGS.get(n) for n in TABLE_COLUMNS)
+    assert "sample" in app_eval.set_choices()
+
+
+def _store_perfect_previous_run(*index_dirs: Path) -> None:
+    """A stored sample.test run in which every question passed with its gold article first."""
+    from eval.report import RUNS_DIR
+    from eval.sets import load_set
+
+    questions = [{"qid": q.qid, "passed": True, "hit_rank": 1 if q.expects_answer else None, "missed": []}
+                 for q in load_set(ROOT / "eval" / "data" / "sample.test.jsonl").questions]
+    metrics = {"questions": len(questions), "answered_correctly": 1.0, "wrong_answer": 0.0, "false_refusal": 0.0,
+               "refusal_precision": 1.0, "refusal_recall": 1.0, "near_miss_refused": 1.0, "retrieval_hit@5": 1.0,
+               "citation_support": 1.0, "p50_ms": 30.0}
+    for index_dir in index_dirs:
+        (index_dir / RUNS_DIR).mkdir(parents=True)
+        (index_dir / RUNS_DIR / "20200101T000000000000Z.json").write_text(json.dumps(
+            {"set_name": "sample", "split": "test", "run_name": "sample.test", "metrics": metrics, "questions": questions},
+            ensure_ascii=False), encoding="utf-8")
+
+
+@pytest.fixture
+def eval_server(sample_index: Path, embedder: Any, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """(url, index dir) of the page over a copy of the sample index plus NEW_ISSUE's two articles
+    (no sample question is about them), with a perfect previous run of sample.test stored."""
+    from ingest.pipeline import ingest_paths
+
+    index_dir = tmp_path / "index"
+    shutil.copytree(sample_index, index_dir)
+    issue = tmp_path / "新一期.txt"
+    issue.write_text(NEW_ISSUE, encoding="utf-8")
+    assert ingest_paths([str(issue)], index_dir, embedder=embedder).articles_added == 2
+    _store_perfect_previous_run(index_dir, tmp_path / "before")  # the second copy is what the test compares with
+    with _serving(index_dir) as url:
+        yield url, index_dir
+
+
+def _check_eval_table(page: Any) -> None:
+    headers = page.locator("#eval-table th").all_inner_texts()
+    assert tuple(h.strip() for h in headers) == EVAL_HEADERS
+    rows = [row.split("\t") for row in page.locator("#eval-table tbody tr").all_inner_texts()]
+    assert [(r[0].strip(), r[1].strip()) for r in rows] == [("sample", "开发集"), ("sample", "测试集")]
+    assert "上次 100.0%" in rows[1][3] and "上次" not in rows[0][3]  # only sample.test had a stored run
+    assert "答对率：档案中有答案的问题里，未拒答且答案包含全部要点的比例" in page.inner_text("#eval-table")
+
+
+def _check_eval_changes(page: Any, index_dir: Path) -> list[dict[str, Any]]:
+    """What the page says got worse matches `regressions` and `drops` on the runs it saved; returns those runs."""
+    from eval.report import previous_run, regressions
+    from eval.run import EvalResult
+
+    runs = [json.loads(path.read_text(encoding="utf-8")) for path in sorted((index_dir / "eval_runs").glob("*.json"))]
+    assert [run["run_name"] for run in runs] == ["sample.test", "sample.dev", "sample.test"]  # stored, then these
+    saved = runs[-1]
+    worse = regressions(previous_run(index_dir.parent / "before", "sample.test"),
+                        EvalResult(saved["set_name"], saved["metrics"], saved["questions"], split=saved["split"]))
+    changes = page.inner_text("#eval-changes")
+    if worse:  # the stored run passed everything with the gold article first
+        assert f"比上次变差的题目（{len(worse)} 道）" in changes and worse[0]["qid"] in changes
+    else:
+        assert "没有变差" in changes
+    if any(not q["passed"] for q in saved["questions"]):
+        assert "上次通过，这次未通过" in changes
+    if saved["metrics"]["answered_correctly"] < 0.98:
+        assert "测试集指标下降" in changes and "答对率从 100.0% 变为" in changes
+    assert not re.search(r"expected a refusal|\(refused\)|gold rank|now misses", changes)  # all in Chinese
+    return runs[1:]
+
+
 @pytest.mark.browser
-def test_eval_tab_shows_metrics_and_chart(page: Any, tmp_path: Path) -> None:
-    pytest.importorskip("eval.run")
-    page.get_by_role("tab", name="评测").click()
-    page.click("#run-eval")
-    page.get_by_text("通过").first.wait_for(timeout=600_000)  # the summary: 共 N 题，通过 M 题
-    assert "hit@" in page.inner_text("#metrics")
-    page.wait_for_selector("#chart canvas, #chart svg")
-    page.screenshot(path=str(tmp_path / "eval.png"), full_page=True)
+def test_eval_tab_runs_both_halves_and_says_what_got_worse(eval_server: tuple[str, Path], tmp_path: Path) -> None:
+    url, index_dir = eval_server
+    with _browser_tab(url, locale="zh-CN") as page:
+        page.get_by_role("tab", name="评测").click()
+        assert page.input_value("#eval-set input") == "sample"
+        page.click("#run-eval")
+        page.get_by_text(re.compile(r"正在评测 sample\.(dev|test) 第 \d+/\d+ 题")).first.wait_for()
+        page.locator("#eval-status .eval-status").wait_for(timeout=600_000)
+        _check_eval_table(page)
+        runs = _check_eval_changes(page, index_dir)
+        uncovered = page.inner_text("#eval-uncovered")
+        assert "以下 2 篇文章没有任何评测问题覆盖" in uncovered and "紫藤湾星光读书节在青石镇开幕" in uncovered
+        assert SCRIPT in uncovered and "README" in uncovered  # a title is shown as text, never run
+        page.screenshot(path=str(tmp_path / "eval.png"), full_page=True)
+
+        page.get_by_text("未通过的题目").click()
+        failed = [q for run in runs for q in run["questions"] if not q["passed"]]
+        page.wait_for_function("n => document.querySelectorAll('#eval-failed tbody tr').length === n || "
+                               "(n === 0 && document.querySelector('#eval-failed').innerText.includes('均已通过'))",
+                               arg=len(failed))
+
+        page.set_input_files("#eval-upload input[type=file]", str(_bad_set(tmp_path, next(iter(BAD_SETS)))))
+        page.get_by_text("bad.jsonl 第3行：'type' 必须是 fact、list").first.wait_for()  # checked on upload
+        page.click("#run-eval")
+        page.wait_for_function("() => document.querySelector('#eval-status').innerText.includes('无法评测') && "
+                               "!document.querySelector('#eval-table table')")  # the old table is gone
+        assert "bad.jsonl 第3行：'type' 必须是" in page.inner_text("#eval-status")
+        assert page.locator('[data-testid="toast-body"]').count() == 0  # said in the page, not as an "Error" popup
+        assert page.evaluate("() => window.__pwned") is None
+        page.screenshot(path=str(tmp_path / "eval-bad-set.png"), full_page=True)
 
 
 @pytest.mark.browser

@@ -11,7 +11,7 @@ ALLOWED = {
     "eval": {"ingest", "rag", "eval"},
     "settings": set(),
 }
-OURS = {"ingest", "rag", "eval", "cli", "app", "settings", "app_render", "app_llm"}
+OURS = {"ingest", "rag", "eval", "cli", "app", "settings", "app_render", "app_llm", "app_eval"}
 
 
 def _imports(path: Path) -> set[str]:

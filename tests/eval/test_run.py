@@ -123,7 +123,7 @@ def test_markdown_report_with_chart(result: EvalResult, tmp_path: Path) -> None:
 def test_table_json_and_test_drops(result: EvalResult) -> None:
     test_half = replace(result, split="test")
     better = {"sample.test": {"metrics": dict(result.metrics, answered_correctly=(result.metrics["answered_correctly"] or 0) + 0.1,
-                                              false_refusal=-0.1)}}
+                                              false_refusal=result.metrics["false_refusal"] - 0.1)}}
     lines = table([result, test_half], better)
     assert lines[0].split()[:3] == ["set", "split", "questions"] and len(lines) == 3
     assert lines[2].split()[:2] == ["sample", "test"] and "(-0.10)" in lines[2] and "(+0.10)" in lines[2]
@@ -131,7 +131,7 @@ def test_table_json_and_test_drops(result: EvalResult) -> None:
     assert drops([result, test_half], better, 0.02) == [
         f"sample.test: answered_correctly {better['sample.test']['metrics']['answered_correctly']:.3f} -> "
         f"{result.metrics['answered_correctly']:.3f}",
-        f"sample.test: false_refusal -0.100 -> {result.metrics['false_refusal']:.3f}"]
+        f"sample.test: false_refusal {result.metrics['false_refusal'] - 0.1:.3f} -> {result.metrics['false_refusal']:.3f}"]
     assert drops([result, test_half], better, 0.2) == []
     assert set(suite_json([result, test_half])["sets"]["sample"]) == {"dev", "test"}
 

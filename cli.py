@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,8 @@ def ingest(paths: tuple[str, ...], index_dir: Path, date: str | None, model: str
 
     _check_date(date, "--date")
     config = IngestConfig(model=model, date=date, chroma_url=chroma_url)
+    if hasattr(os, "nice"):
+        os.nice(10)  # embedding already yields (ingest/embed.py); the index writes yield to a chat server too
     try:
         with _progress_bar() as progress:
             report = ingest_paths(list(paths), index_dir, config, progress=progress)
@@ -112,6 +115,9 @@ def ingest(paths: tuple[str, ...], index_dir: Path, date: str | None, model: str
             f"{report.articles_unchanged} unchanged; {report.chunks_added} chunks in {report.seconds:.1f}s "
             f"({report.embed_seconds:.1f}s embedding with {report.runtime})"
         )
+        # per file, so a wrong split (a whole issue read as one article) shows at once
+        for found in report.file_articles:
+            click.echo(f"  {found['path']}: {found['articles']} articles (split by {found['split']})")
     for error in report.errors:
         click.echo(f"error: {error['path']}: {error['error']}", err=True)
     if report.errors:
@@ -157,14 +163,15 @@ def list_articles(index_dir: Path, as_json: bool) -> None:
     """
     rows = [
         {"id": s.article.id, "title": s.article.title, "date": s.article.date or s.article.meta.get("date_text"),
-         "source": s.article.source, "chunks": s.chunks}
+         "date_from": s.article.meta.get("date_from"), "source": s.article.source, "chunks": s.chunks}
         for s in _open_index(index_dir).list_articles()
     ]
     if as_json:
         _print_json(rows)
         return
     for row in rows:
-        click.echo(f"{row['id']}  {row['date'] or '-':10}  {row['chunks']:3d}  {row['title']}  ({row['source']})")
+        dated = f"date from {row['date_from']}, " if row["date_from"] and row["date"] else ""
+        click.echo(f"{row['id']}  {row['date'] or '-':10}  {row['chunks']:3d}  {row['title']}  ({dated}{row['source']})")
 
 
 @main.command()
@@ -421,6 +428,27 @@ class _Bars:
     def __exit__(self, *exc: object) -> None:
         for progress in self.bars.values():
             progress.close()
+
+
+@main.command()
+@_index_option
+@_chroma_option
+@_json_option
+def compact(index_dir: Path, chroma_url: str | None, as_json: bool) -> None:
+    """Merge BM25's small per-ingest segments into one (ingest does this on its own as they grow).
+
+    Example: newsqa compact
+    """
+    from ingest.errors import IndexBusy
+
+    try:
+        figures = _open_index(index_dir, chroma_url).compact()
+    except IndexBusy as exc:
+        _fail(str(exc))
+    if as_json:
+        _print_json(figures)
+    else:
+        click.echo(f"BM25: {figures['segments_before']} segments merged into {figures['segments_after']}")
 
 
 @main.command(name="remove")

@@ -8,7 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.clean import clean_text, is_heading
+from ingest.headlines import split_plain
+from ingest.inside import sort_lines
 from ingest.read import Document
+from ingest.section import Section
 
 _ISO_DATE = re.compile(r"(?<!\d)(\d{4})[-_.年]?(\d{2})[-_.月]?(\d{2})(?!\d)")
 _MONTH_DAY = re.compile(r"(\d{1,2})月(\d{1,2})日")
@@ -106,41 +109,72 @@ def _fallback_title(body: list[str], source: str) -> tuple[str, list[str]]:
     return source.rsplit(".", 1)[0], body
 
 
+def find_sections(text: str) -> list[Section]:
+    """An issue's articles: at its `#` headings when it has any, else at headline blocks followed
+    by a lead (ingest.headlines); a file with neither is one article."""
+    lines = [line for line in text.split("\n") if line]
+    if any(is_heading(line) for line in lines):
+        return [Section(title, tuple(body), {"split": "headings"}) for title, body in _sections(text)]
+    return split_plain(lines) or [Section(None, tuple(lines), {"split": "whole"})]
+
+
+def issue_date_of(document: Document, given: str | None) -> tuple[str | None, str | None]:
+    """(issue date, where it came from), in order of trust: the page or record itself (PDF 报头,
+    数字报 meta or URL path, a JSONL date), the file name, then `--date` (`given`)."""
+    own = normalise_date(document.date)
+    if own:
+        return own, str(document.meta.get("date_from") or ("record" if document.is_record else "page"))
+    named = date_from_name(document.source)
+    if named:
+        return named, "file name"
+    return (given, "--date") if given else (None, None)
+
+
+def _record_article(document: Document, text: str, issue_date: str | None, date_from: str | None) -> Article:
+    source_key = document.source_key or document.source
+    body = [line for line in text.split("\n") if not is_heading(line)] or [text]
+    title = document.title or _fallback_title(body, document.source)[0]
+    date, written = (issue_date, None) if document.date else _lead_date("\n".join(body), issue_date)
+    meta = dict(document.meta, **({"date_text": written} if written else {}), source_key=source_key)
+    if date_from:
+        meta["date_from"] = date_from
+    if document.record_id:
+        meta["record_id"] = document.record_id
+    art_id = record_article_id(source_key, document.record_id) if document.record_id else article_id(source_key, title, date)
+    return Article(art_id, title, date, document.source, "\n".join(body), meta)
+
+
 def split_document(document: Document, issue_date: str | None = None) -> list[Article]:
     """Split one decoded document into articles.
 
-    A JSONL record is one article; an issue file is split at its `#`/`##` headings.
-    Dates: the record's date, else the issue date (file name or --date), then the lead's
-    month-day resolved with that year; without a year the date stays None.
+    A JSONL record is one article; a PDF or 数字报 page brings its articles found by layout
+    (`document.sections`); a text issue is split at its `#`/`##` headings, else at its headline
+    blocks and leads. Bylines and editor lines go to meta, captions are listed (ingest.inside).
+    Dates: see `issue_date_of` (kept in `meta["date_from"]`), then the lead's month-day resolved
+    with that year; without a year the date stays None.
     Ids are unique per source: hash(source key, title, date, ordinal), or for a record
     hash(source key, record id). `meta["source_key"]` names the source, `meta["record_id"]` keeps
     a record's own id.
     """
     source_key = document.source_key or document.source
-    text = clean_text(document.text)
-    issue_date = normalise_date(document.date) or issue_date or date_from_name(document.source)
+    issue_date, date_from = issue_date_of(document, issue_date)
     if document.is_record:
-        body = [line for line in text.split("\n") if not is_heading(line)] or [text]
-        title = document.title or _fallback_title(body, document.source)[0]
-        date, written = (issue_date, None) if document.date else _lead_date("\n".join(body), issue_date)
-        meta = dict(document.meta, **({"date_text": written} if written else {}), source_key=source_key)
-        if document.record_id:
-            meta["record_id"] = document.record_id
-        art_id = record_article_id(source_key, document.record_id) if document.record_id else article_id(source_key, title, date)
-        return [Article(art_id, title, date, document.source, "\n".join(body), meta)]
+        return [_record_article(document, clean_text(document.text), issue_date, date_from)]
+    sections = [Section(s.title, tuple(clean_text("\n".join(s.lines)).split("\n")), s.meta) for s in document.sections] \
+        or find_sections(clean_text(document.text))
     articles: list[Article] = []
     seen: dict[str, int] = {}
-    for heading, body in _sections(text):
+    for section in sections:
+        lines, found = sort_lines([line for line in section.lines if line])
+        title, body = (section.title, lines) if section.title else _fallback_title(lines, document.source)
         if not body:
             continue  # a heading with no text under it is not an article
-        title, body = (heading, body) if heading else _fallback_title(body, document.source)
-        if not body:
-            continue
         joined = "\n".join(body)
         date, written = _lead_date(joined, issue_date)
         key = f"{title}\x1f{date}"
         ordinal = seen.get(key, 0)
         seen[key] = ordinal + 1
-        meta = {"date_text": written, "source_key": source_key} if written else {"source_key": source_key}
+        meta: dict[str, Any] = {**section.meta, **found, "source_key": source_key}
+        meta.update({"date_text": written} if written else {}, **({"date_from": date_from} if date_from else {}))
         articles.append(Article(article_id(source_key, title, date, ordinal), title, date, document.source, joined, meta))
     return articles

@@ -15,6 +15,9 @@ _PARAGRAPH_END = set("。！？!?…”’」』）)】》：:；;")
 _MIN_BROKEN_LENGTH = 30
 _STARTS_ITEM = re.compile(r"^\s*(?:[一二三四五六七八九十]+[、是要]|第[一二三四五六七八九十]+|[（(][一二三四五六七八九十\d]+[)）]|\d+[.、．])")
 _SPACES = re.compile(r"[ \t\u00a0]+")
+# tabs or runs of spaces inside a line split table cells: kept as one full-width space, the paper's own separator
+_CELL_GAP = re.compile(r"(?<=\S)(?:[ \u00a0]*\t[ \t\u00a0]*| {2,}|\u00a0{2,})(?=\S)")
+_TURN = re.compile(r"^(?:记者|问|答|主持人|本报记者)[：:]")
 
 
 def is_heading(line: str) -> bool:
@@ -23,13 +26,15 @@ def is_heading(line: str) -> bool:
 
 
 def _normalise_line(line: str) -> str:
-    line = unicodedata.normalize("NFC", line.replace("\ufeff", "").replace("\u200b", ""))
-    return _SPACES.sub(" ", line).strip()
+    line = unicodedata.normalize("NFC", line.replace("\ufeff", "").replace("\u200b", "")).strip()
+    return _SPACES.sub(" ", _CELL_GAP.sub("\u3000", line))
 
 
 def _is_broken(paragraph: str, following: str) -> bool:
-    if is_heading(paragraph) or is_heading(following) or _STARTS_ITEM.match(following):
-        return False
+    if is_heading(paragraph) or is_heading(following) or _STARTS_ITEM.match(following) or _TURN.match(following):
+        return False  # a list item or an interview turn starts its own line
+    if "\u3000" in following and len(following) < _MIN_BROKEN_LENGTH:
+        return False  # a table row (「朝阳区　降水量　45毫米」) is never the tail of a sentence
     if paragraph[-1] in _PARAGRAPH_END or "\u3000" in paragraph:
         return False  # ideographic spaces mark name lists and tables, which end unpunctuated
     if paragraph[-1] in "，,、":

@@ -3,12 +3,15 @@
 Layout of an index directory:
     articles.sqlite   articles, chunks (with their BM25 tokens) and what built the index
     chroma/           Chroma's persistent store (unless a Chroma server is used)
-    bm25/             bm25s arrays (memory-mapped on load) and the chunk ids in their order (bm25.py)
+    bm25/             BM25 segments, tombstones and their manifest (bm25.py)
     write.lock        held by the one process that writes
 
 Invariant: after every write, Chroma and BM25 hold exactly the chunk ids of the article store.
 Writes go Chroma first, then one SQLite transaction, then BM25; a crash in between leaves Chroma
 with extra ids, which the next writer removes (`_repair`), and re-running the ingest redoes the rest.
+Every SQLite write also logs its chunk ids to `bm25_log` in the same transaction; `sync_bm25` applies
+the log past the manifest's `applied_seq` as one delta, so BM25 work is proportional to the change
+and a crash anywhere leaves a log the next writer applies.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ create table if not exists chunks (
     id text primary key, article_id text not null references articles(id), n integer not null,
     start integer not null, "end" integer not null, paragraph integer not null, tokens text not null);
 create index if not exists chunks_by_article on chunks(article_id, n);
+create table if not exists bm25_log (seq integer primary key autoincrement, chunk_id text not null, op integer not null);
 """
 
 
@@ -217,7 +221,12 @@ class Index:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _repair(self) -> None:
-        """Drop Chroma ids the store does not know (a crash between the two writes)."""
+        """Drop Chroma ids the store does not know (a crash between the two writes), forget articles
+        whose vectors were lost, bring BM25 up to the store. Equal counts skip the id comparison,
+        which reads every id: one crash leaves Chroma with extra ids or missing ones, not both."""
+        if self.collection.count() == self.db.execute("select count(*) from chunks").fetchone()[0]:
+            self.sync_bm25()
+            return
         known = {row[0] for row in self.db.execute("select id from chunks")}
         stored = set(self.collection.get(include=[])["ids"])
         extra = sorted(stored - known)
@@ -226,10 +235,11 @@ class Index:
         missing = {chunk_id.rsplit(":", 1)[0] for chunk_id in known - stored}
         if missing:  # vectors lost: forget those articles so the next ingest adds them again
             with self.db:
+                lost = [row[0] for a in missing for row in self.db.execute("select id from chunks where article_id = ?", (a,))]
+                self._log(lost, -1)
                 self.db.executemany("delete from chunks where article_id = ?", [(a,) for a in missing])
                 self.db.executemany("delete from articles where id = ?", [(a,) for a in missing])
-        if extra or missing or self._bm25.generation() != self.info().get("generation"):
-            self.rebuild_bm25()
+        self.sync_bm25()
 
     def article_hashes(self) -> dict[str, str]:
         """{article id: content hash} of everything stored."""
@@ -241,12 +251,20 @@ class Index:
         rows = self.db.execute("select id, source, json_extract(meta, '$.source_key') from articles")
         return {row[0]: (row[1], row[2]) for row in rows}
 
+    def update_meta(self, articles: list[Article]) -> None:
+        """Store new metadata (and hash) of articles whose title, date, source and text are unchanged:
+        nothing is embedded again. Call inside `writing()`."""
+        with self.db:
+            self.db.executemany("update articles set meta = ?, hash = ? where id = ?",
+                                [(json.dumps(a.meta, ensure_ascii=False), a.content_hash, a.id) for a in articles])
+            self._bump_generation()
+
     def put_articles(
         self, items: list[tuple[Article, list[Chunk], list[list[str]]]], vectors: np.ndarray
     ) -> None:
         """Add or replace articles with their chunks, BM25 tokens and one vector per chunk.
 
-        Call inside `writing()`, then `rebuild_bm25()` once the batch is done.
+        Call inside `writing()`, then `sync_bm25()` once the batch is done.
         """
         from llama_index.core.schema import TextNode
 
@@ -268,6 +286,8 @@ class Index:
             self.vector_store.add(nodes)
         now = time.time()
         with self.db:
+            self._log(old, -1)
+            self._log([c.id for _, chunks, _ in items for c in chunks], +1)
             self.db.executemany("delete from chunks where article_id = ?", [(i,) for i in ids])
             self.db.executemany(
                 "insert or replace into articles values (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -282,12 +302,12 @@ class Index:
             self._bump_generation()
 
     def delete_article(self, article_id: str) -> bool:
-        """Remove one article everywhere; call inside `writing()`, then `rebuild_bm25()`."""
+        """Remove one article everywhere; call inside `writing()`, then `sync_bm25()`."""
         return bool(self.delete_articles([article_id]))
 
     def delete_articles(self, article_ids: list[str]) -> int:
         """Remove articles everywhere, Chroma first, then one SQLite transaction; returns how many
-        the store held. Call inside `writing()`, then `rebuild_bm25()`."""
+        the store held. Call inside `writing()`, then `sync_bm25()`."""
         if not article_ids:
             return 0
         pairs = [(i,) for i in article_ids]
@@ -295,22 +315,87 @@ class Index:
         for start in range(0, len(old), 1000):  # Chroma caps a request's size
             self.vector_store.delete_nodes(old[start : start + 1000])
         with self.db:
+            self._log(old, -1)
             gone = sum(self.db.execute("delete from articles where id = ?", p).rowcount for p in pairs)
             self.db.executemany("delete from chunks where article_id = ?", pairs)
             self._bump_generation()
         return gone
 
+    def _log(self, chunk_ids: list[str], op: int) -> None:
+        self.db.executemany("insert into bm25_log (chunk_id, op) values (?, ?)", [(i, op) for i in chunk_ids])
+
     def _bump_generation(self) -> None:
         self.db.execute("insert or replace into info values ('generation', ?)", (f"{time.time_ns()}",))
 
     # ---- BM25 ---------------------------------------------------------------------------------
-    def rebuild_bm25(self) -> None:
-        """Rebuild BM25 from the stored tokens (no re-tokenising)."""
-        rows = self.db.execute("select id, tokens from chunks order by article_id, n").fetchall()
-        self._bm25.rebuild([(row[0], row[1]) for row in rows], self.info().get("generation", ""))
+    def _applied(self) -> tuple[str, int]:
+        """(the store's generation, the last bm25_log seq): what BM25 is brought up to."""
+        seq = self.db.execute("select coalesce(max(seq), 0) from bm25_log").fetchone()[0]
+        return self.info().get("generation", ""), int(seq)
+
+    def _done_with_log(self, seq: int) -> None:
+        with self.db:
+            self.db.execute("delete from bm25_log where seq <= ?", (seq,))
+
+    def rebuild_bm25(self, batch_rows: int = 20_000) -> None:
+        """Rebuild BM25 from the stored tokens (no re-tokenising), `batch_rows` chunks in Python at a time."""
+        generation, seq = self._applied()
+
+        def batches() -> Iterator[list[tuple[str, str]]]:
+            cursor = self.db.execute("select id, tokens from chunks order by article_id, n")
+            while rows := cursor.fetchmany(batch_rows):
+                yield [(row[0], row[1]) for row in rows]
+
+        self._bm25.rebuild(batches(), generation, seq)
+        self._done_with_log(seq)
+
+    def sync_bm25(self) -> None:
+        """Bring BM25 up to the article store: apply the chunk log since the last sync as one delta
+        segment and tombstones (a full rebuild only for an index without a manifest). Call inside
+        `writing()` after a batch of writes."""
+        manifest = self._bm25.manifest()
+        if manifest is None:
+            self.rebuild_bm25()
+            return
+        generation, seq = self._applied()
+        log = self.db.execute("select chunk_id, op from bm25_log where seq > ? order by seq", (manifest["applied_seq"],))
+        added: dict[str, None] = {}  # insertion-ordered set
+        deleted: set[str] = set()
+        for chunk_id, op in log:
+            if op > 0:
+                added[chunk_id] = None
+            elif chunk_id in added:
+                del added[chunk_id]  # added and removed since the last sync: never reached BM25
+            else:
+                deleted.add(chunk_id)
+        if added or deleted or manifest["generation"] != generation:
+            self._bm25.apply(self._tokens_of(list(added)), deleted, generation, seq)
+        self._done_with_log(seq)
+
+    def _tokens_of(self, chunk_ids: list[str]) -> list[tuple[str, str]]:
+        """(chunk id, tokens) of `chunk_ids` that the store holds, in that order."""
+        found: dict[str, str] = {}
+        for start in range(0, len(chunk_ids), 500):
+            part = chunk_ids[start : start + 500]
+            found.update(self.db.execute(f"select id, tokens from chunks where id in ({','.join('?' * len(part))})", part))
+        return [(i, found[i]) for i in chunk_ids if i in found]
+
+    def compact(self, wait_seconds: float = 0.0) -> dict[str, int]:
+        """Merge BM25's delta segments and tombstones into one segment (from arrays, no text read),
+        under the writer lock; do not call inside `writing()`. Returns segments before and after.
+
+        Raises:
+            IndexBusy: another process writes to the index.
+        """
+        with self.writing(wait_seconds):
+            before = len((self._bm25.manifest() or {"segments": []})["segments"])
+            self._bm25.compact(*self._applied())
+        return {"segments_before": before, "segments_after": 1}
 
     def bm25(self) -> tuple[Any, list[str]]:
-        """(bm25s retriever or None when empty, chunk ids in its order); reloaded after a write."""
+        """(BM25 scorer or None when empty, chunk ids in its row order); follows the manifest, so a
+        reader picks up a writer's new segments before its next query. The scorer has
+        `get_scores(tokens, weight_mask)`, `doc_freq(token)` and `num_docs`."""
         return self._bm25.load()
 
     # ---- reading ------------------------------------------------------------------------------

@@ -52,6 +52,9 @@ class IngestReport:
     embed_seconds: float = 0.0
     runtime: str = ""
     added_ids: list[str] = field(default_factory=list)
+    # one {path, articles, split} per file read: how many articles it gave and how they were told
+    # apart (headings, headlines, layout, page, whole, record), so a wrong split shows
+    file_articles: list[dict[str, Any]] = field(default_factory=list)
 
     def add_error(self, error: IngestError) -> None:
         self.errors.append({"path": error.path, "error": error.reason})
@@ -92,16 +95,18 @@ def collect_articles(
         for error in result.errors:
             report.add_error(error)
         whole = not result.errors
-        for document in result.documents:
-            for article in split_document(replace(document, source_key=key), issue_date):
-                if article.id in first_seen:
-                    whole = False
-                    report.add_error(IngestError(
-                        str(item), f"duplicate article id {article.id!r} (first in {first_seen[article.id]}); kept the first",
-                        f"文章编号 {article.id} 重复，保留了第一篇"))
-                    continue
-                first_seen[article.id] = str(item)
-                articles.append(article)
+        found = [a for d in result.documents for a in split_document(replace(d, source_key=key), issue_date)]
+        splits = sorted({str(a.meta.get("split", "record")) for a in found})
+        report.file_articles.append({"path": str(item), "articles": len(found), "split": ",".join(splits)})
+        for article in found:
+            if article.id in first_seen:
+                whole = False
+                report.add_error(IngestError(
+                    str(item), f"duplicate article id {article.id!r} (first in {first_seen[article.id]}); kept the first",
+                    f"文章编号 {article.id} 重复，保留了第一篇"))
+                continue
+            first_seen[article.id] = str(item)
+            articles.append(article)
         if whole:
             complete.add(key)
     return articles, complete
@@ -161,7 +166,7 @@ def ingest_paths(
         # deleted after the new versions are stored: a reader never misses a corrected article
         index.delete_articles(stale)
         if todo or stale:
-            index.rebuild_bm25()
+            index.sync_bm25()
         report.embed_seconds = getattr(getattr(embedder, "timer", None), "seconds", 0.0) - embed_before
     index.close()
     report.seconds = time.perf_counter() - started
@@ -177,8 +182,13 @@ def _plan(index: Index, articles: list[Article], complete: set[str], report: Ing
     predecessors = _predecessors(articles, sources)
     tokenize = get_tokenizer(config.tokenizer)
     todo: Todo = []
+    meta_only: list[Article] = []
     for article in articles:
         if known.get(article.id) == article.content_hash:
+            report.articles_unchanged += 1
+            continue
+        if article.id in known and _same_text(index.get_article(article.id), article):
+            meta_only.append(article)  # e.g. a reader now notes the byline: store it, embed nothing again
             report.articles_unchanged += 1
             continue
         chunks = chunk_article(article.id, article.text, config.max_chars)
@@ -188,10 +198,18 @@ def _plan(index: Index, articles: list[Article], complete: set[str], report: Ing
         else:
             report.articles_added += 1
             report.added_ids.append(article.id)
+    if meta_only:
+        index.update_meta(meta_only)
     in_run = {article.id for article in articles}
     gone = [i for i, (_name, key) in sources.items() if key in complete and i not in in_run]
     report.articles_removed = len(gone)
     return todo, gone + [old for old in predecessors.values() if old not in in_run]
+
+
+def _same_text(stored: Article | None, article: Article) -> bool:
+    """Whether what is embedded and indexed (title, date, source, text) is the same."""
+    return stored is not None and (stored.title, stored.date, stored.source, stored.text) == \
+        (article.title, article.date, article.source, article.text)
 
 
 def _predecessors(articles: list[Article], sources: dict[str, tuple[str, str | None]]) -> dict[str, str]:
@@ -250,7 +268,7 @@ def remove(target: str, index_dir: Path, chroma_url: str | None = None, wait_sec
             ids = _matching(target, index.article_sources())
             removed = [article for article in map(index.get_article, ids) if article is not None]
             index.delete_articles(ids)
-            index.rebuild_bm25()
+            index.sync_bm25()
     finally:
         index.close()
     return removed

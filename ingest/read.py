@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.errors import IngestError
+from ingest.section import Section
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".docx", ".pdf", ".jsonl")
 MAX_ISSUE_BYTES = 20 * 1024 * 1024  # one issue file; archives go through JSONL, which has no such limit
@@ -32,6 +33,7 @@ class Document:
     meta: dict[str, Any] = field(default_factory=dict)
     is_record: bool = False  # a JSONL record is one article; an issue file may hold several
     source_key: str = ""  # tells this file apart from every other (`key_function`); "" means `source`
+    sections: tuple[Section, ...] = ()  # articles a page layout already told apart (PDF pages, 数字报 HTML)
 
 
 @dataclass(frozen=True)
@@ -82,9 +84,14 @@ def _read_plain(path: Path) -> ReadResult:
 def _read_html(path: Path) -> ReadResult:
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup(decode_bytes(path.read_bytes(), str(path)), "lxml")
+    html = decode_bytes(path.read_bytes(), str(path))
+    soup = BeautifulSoup(html, "lxml")
     for tag in soup(["script", "style", "noscript", "template", "iframe"]):
         tag.decompose()
+    from ingest import html_pages
+
+    if html_pages.looks_like_epaper(html, soup, path):  # 数字报: one article, its title parts and date from the page
+        return ReadResult([html_pages.read_page(path, html, soup)], [])
     lines: list[str] = []
     for element in soup.find_all(["h1", "h2", "h3", "p", "li", "pre", "td"]):
         if element.find(["p", "li", "h1", "h2", "h3"]):
@@ -115,19 +122,10 @@ def _read_docx(path: Path) -> ReadResult:
 
 
 def _read_pdf(path: Path) -> ReadResult:
-    from pypdf import PdfReader
+    # text with positions and type sizes: columns, headlines, continued articles (ingest.pdf_layout)
+    from ingest.pdf_layout import read_pdf
 
-    try:
-        reader = PdfReader(str(path))
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except Exception as exc:  # pypdf raises many types for damaged files
-        raise IngestError(str(path), f"not a readable PDF file ({exc})", "不是有效的 PDF 文件") from exc
-    text = "\n\n".join(pages)
-    if not text.strip():
-        raise IngestError(
-            str(path), "the PDF has no text layer (scanned pages need OCR first)", "PDF 没有文字层（扫描件需要先做文字识别）"
-        )
-    return ReadResult([Document(source=path.name, text=text)], [])
+    return ReadResult([read_pdf(path)], [])
 
 
 def _checked(path: Path, text: str) -> ReadResult:

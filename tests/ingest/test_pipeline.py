@@ -94,3 +94,17 @@ def test_chroma_ids_left_by_a_crash_are_removed(writable_index: Path, embedder: 
     report = ingest_paths([str(SAMPLE_FILE)], writable_index, embedder=embedder)
     assert report.chunks_added == 0
     assert "gone:0" not in _store_agrees(writable_index)
+
+
+def test_a_metadata_change_is_stored_without_embedding_again(tmp_path: Path, embedder: Embedder) -> None:
+    archive, directory = tmp_path / "county.jsonl", tmp_path / "index"
+    record = {"id": "7", "title": "县人大开展执法检查", "date": "2023-05-04", "content": "县人大常委会对城乡规划法实施情况开展执法检查。"}
+    archive.write_text(json.dumps(dict(record, desk="要闻"), ensure_ascii=False) + "\n", encoding="utf-8")
+    assert ingest_paths([str(archive)], directory, embedder=embedder).chunks_added == 1
+    archive.write_text(json.dumps(dict(record, desk="时政"), ensure_ascii=False) + "\n", encoding="utf-8")
+    report = ingest_paths([str(archive)], directory, embedder=embedder)
+    # same title, date and text: nothing to embed (an upgrade that notes more metadata costs no re-embedding)
+    assert (report.chunks_added, report.articles_unchanged, report.articles_replaced) == (0, 1, 0)
+    [stored] = Index.open(directory).list_articles()
+    assert stored.article.meta["desk"] == "时政"
+    assert ingest_paths([str(archive)], directory, embedder=embedder).articles_unchanged == 1

@@ -478,38 +478,6 @@ def remove_command(target: str, index_dir: Path, chroma_url: str | None, as_json
         click.echo(f"removed {row['id']}  {row['title']}  ({row['source_key'] or row['source']})")
 
 
-@main.command(name="train-scorer")
-@click.option("--work", type=click.Path(file_okay=False, path_type=Path), default=Path("eval-indexes"), show_default=True,
-              help="folder of the dev sets' indexes (kept; re-runs embed only what changed)")
-@click.option("--news", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="the news set's archive (JSONL)")
-@click.option("--cmrc", type=click.Path(exists=True, path_type=Path), help="the CMRC 2018 folder (its trial file is used)")
-@click.option("--chronoqa", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="chronoqa.jsonl (its even qids are used)")
-@click.option("--sample", type=click.IntRange(min=1), default=400, show_default=True,
-              help="questions taken from each public benchmark")
-@click.option("--seed", type=int, default=0, show_default=True, help="seed of the sample and the models")
-@click.option("--no-ingest", is_flag=True, help="use the indexes under --work as they are (another process builds them)")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="where the model files go (default: rag/models of the package)")
-def train_scorer(work: Path, news: Path | None, cmrc: Path | None, chronoqa: Path | None, sample: int, seed: int,
-                 no_ingest: bool, out: Path | None) -> None:
-    """Retrain the answer scorer on dev data only: question types, sentence scores, answerability.
-
-    Example: newsqa train-scorer --news ../shared/data/xwlb/xwlb_2023.jsonl --cmrc ../shared/data/cmrc2018 \\
-             --chronoqa ../shared/data/chronoqa/chronoqa.jsonl
-    """
-    from eval.train_scorer import dev_sources, train
-    from rag.question import MODEL_DIR
-
-    try:
-        sources = dev_sources(work, news, cmrc, chronoqa, sample, seed, not no_ingest, lambda line: click.echo(line, err=True))
-    except ValueError as exc:
-        _fail(str(exc))
-    sizes = train(sources, out or MODEL_DIR, seed, say=lambda line: click.echo(line, err=True))
-    for name, size in sizes.items():
-        click.echo(f"{(out or MODEL_DIR) / name}: {size} bytes")
-
-
 @main.command()
 @click.option("--corpus", "corpus", multiple=True, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="a JSONL archive (repeat: stories are taken in the order given)")

@@ -9,6 +9,7 @@ import os
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: it reads this at import
 
+import contextlib
 import html
 import re
 import threading
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from app_llm import llm_form
+from rag.question_limits import MAX_QUESTION_CHARS
 from app_render import (PAGE_CSS, PAGE_HEAD, SourceView, answer_html, article_html, counts_markdown,
                         example_questions, ingest_summary, sources_html, title_matches)
 from settings import env_default
@@ -100,11 +102,13 @@ def _chat(archive: Archive, message: str, chat: list[dict[str, str]], asked: lis
           until: str, llm: LLMConfig | None | EllipsisType = ...) -> Iterator[tuple[Any, ...]]:
     """Stream one answer: the growing text, then the final answer with its sources.
     `llm` is the session's choice in the page's LLM form (...: the server's configuration)."""
+    from rag.question_limits import QuestionRejected, check_question
     from rag.retrieve import SearchFilter
 
-    question = (message or "").strip()
-    if not question:
-        raise gr.Error("请输入问题。")
+    try:
+        question = check_question(message or "")
+    except QuestionRejected as exc:
+        raise gr.Error(f"{exc.reason_zh}。") from None
     filters = SearchFilter(_checked_date(since, "起始日期"), _checked_date(until, "截止日期"))
     if filters.since and filters.until and filters.since > filters.until:
         raise gr.Error("起始日期不能晚于截止日期。")
@@ -195,7 +199,19 @@ def _upload(archive: Archive, files: list[str] | None, query: str, progress: gr.
         raise gr.Error("另一个导入正在进行，请稍后再试。") from None
     except IndexMismatch as exc:
         raise gr.Error(f"索引与当前模型不匹配，无法导入：{exc}") from None
+    finally:
+        _remove_uploads(files)
     return (ingest_summary(report), None, *_archive_view(archive, query))
+
+
+def _remove_uploads(files: list[str]) -> None:
+    """Delete gradio's copies of the uploads (and their content-named folders once empty): the
+    articles are in the index now, and the temp folder must not keep every uploaded file forever."""
+    for name in files:
+        path = Path(name)
+        path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # not empty, or already gone
+            path.parent.rmdir()
 
 
 # ---- eval ----------------------------------------------------------------------------------------
@@ -224,8 +240,8 @@ def _chat_tab(archive: Archive, examples: list[str]) -> None:
             chatbot = gr.Chatbot(label="问答", height=480, elem_id="chat", feedback_options=None)
             note = gr.Markdown(elem_id="note")
             with gr.Row():
-                message = gr.Textbox(placeholder="请输入问题，例如：某人提出了哪几点要求？", show_label=False, scale=5,
-                                     elem_id="question")
+                message = gr.Textbox(placeholder=f"请输入问题（不超过 {MAX_QUESTION_CHARS} 字），例如：某人提出了哪几点要求？",
+                                     show_label=False, scale=5, elem_id="question", max_length=MAX_QUESTION_CHARS)
                 send = gr.Button("提问", variant="primary", scale=1, elem_id="ask")
             with gr.Row():
                 since = gr.Textbox(label="起始日期（YYYY-MM-DD，可空）", elem_id="since")
@@ -331,11 +347,26 @@ def build_app(index_dir: Path, chroma_url: str | None = None, llm: LLMConfig | N
     return page
 
 
+def exposure_warning(host: str, login: bool) -> str | None:
+    """A loud warning when the page is reachable from other machines without a login; None otherwise."""
+    if login or host in ("127.0.0.1", "localhost", "::1"):
+        return None
+    line = "!" * 78
+    return (f"{line}\nWARNING: serving on {host} WITHOUT A LOGIN: anyone who can reach this machine can read the "
+            "archive and upload files into it.\nSet --auth-user and --auth-password (or NEWSQA_AUTH_USER and "
+            f"NEWSQA_AUTH_PASSWORD), or bind 127.0.0.1.\n警告：未设置登录即对外提供服务。\n{line}")
+
+
 def serve(index_dir: Path, host: str | None = None, port: int | None = None, chroma_url: str | None = None,
           llm: LLMConfig | None = None, auth_user: str | None = None, auth_password: str | None = None) -> None:
     """Start the page; login is on when a user and a password are given (or NEWSQA_AUTH_USER and
     NEWSQA_AUTH_PASSWORD are both set)."""
     user, password = auth_user or env_default("auth-user"), auth_password or env_default("auth-password")
+    warning = exposure_warning(host or "127.0.0.1", bool(user and password))
+    if warning:
+        import sys
+
+        print(warning, file=sys.stderr, flush=True)
     page = build_app(index_dir, chroma_url, llm)
     # asks only read the index, so a few run at once; uploads queue behind their own limit of 1
     page.queue(default_concurrency_limit=4).launch(

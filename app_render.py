@@ -14,6 +14,10 @@ from pathlib import PurePath
 from typing import Any
 
 _MARKER = re.compile(r"\[(\d+)\]")
+# what the chat's Markdown would turn into a link: [text](url), a reference definition [x]: url,
+# bare URLs (GFM autolinks http://, www.) and e-mail addresses; their key characters become entities
+_LINK_SYNTAX = re.compile(r"\]\(|^\s*\[(?!\d+\])|://|\bwww\.|@", re.MULTILINE | re.IGNORECASE)
+_ENTITY = {"](": "]&#40;", "://": "&#58;//", "@": "&#64;"}
 # 「王宏伟提出三点要求」 in an article: the person is a good example question for that archive
 _PERSON_ASKS = re.compile(r"([\u4e00-\u9fa5]{2,3})提出(?:了)?[一二三四五六七八九十两几]+[点条项](?:要求|意见|建议)")
 _TITLE_MAX = 24  # longer titles make unwieldy example questions
@@ -83,11 +87,20 @@ def highlight(text: str, span: tuple[int, int]) -> str:
 def answer_html(answer: str, turn: int) -> str:
     """The answer escaped, each complete [n] a superscript link to its source; a half-streamed
     「[1」 stays text until its bracket arrives."""
-    escaped = html.escape(answer)
+    escaped = _LINK_SYNTAX.sub(_defuse, html.escape(answer))  # archive text quoted in answers: never a live link
     return _MARKER.sub(
         lambda m: f'<sup><a class="cite" href="#{source_id(turn, int(m.group(1)))}">[{m.group(1)}]</a></sup>',
         escaped,
     )
+
+
+def _defuse(match: re.Match[str]) -> str:
+    found = match.group(0)
+    if found in _ENTITY:
+        return _ENTITY[found]
+    if found.lower() == "www.":
+        return f"&#{ord(found[0])};{found[1:]}"
+    return found[:-1] + "&#91;"  # a line starting with [: a possible reference definition
 
 
 def sources_html(sources: Sequence[SourceView], turn: int) -> str:

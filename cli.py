@@ -68,11 +68,45 @@ def _fail(message: str) -> None:
 
 
 def _check_date(value: str | None, flag: str) -> str | None:
-    from ingest.articles import normalise_date
+    """`value` when it is a real calendar date written YYYY-MM-DD (2023-02-30 is not)."""
+    import re
+    from datetime import date
 
-    if value and (normalise_date(value) is None or len(value) != 10):
-        _fail(f"{flag} must be YYYY-MM-DD")
-    return value
+    if not value:
+        return value
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            return date.fromisoformat(value).isoformat()
+    except ValueError:
+        pass
+    _fail(f"{flag} must be YYYY-MM-DD, a real calendar date (got {value!r})")
+    return None
+
+
+def _check_range(since: str | None, until: str | None) -> tuple[str | None, str | None]:
+    """--since and --until checked, the first not after the second."""
+    since, until = _check_date(since, "--since"), _check_date(until, "--until")
+    if since and until and since > until:
+        _fail(f"--since {since} is after --until {until}")
+    return since, until
+
+
+def _question(text: str) -> str:
+    """The checked question, or one line on stderr and exit 1 (empty, symbols only, too long)."""
+    from rag.question_limits import QuestionRejected, check_question
+
+    try:
+        return check_question(text)
+    except QuestionRejected as exc:
+        _fail(str(exc))
+        raise
+
+
+def _printable(text: str) -> str:
+    """`text` with terminal control characters (ESC, NUL, C1) shown as \\xNN, never sent to the terminal."""
+    import re
+
+    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m.group(0)):02x}", text)
 
 
 @click.group()
@@ -94,7 +128,8 @@ def ingest(paths: tuple[str, ...], index_dir: Path, date: str | None, model: str
 
     Example: newsqa ingest samples/ ../shared/data/xwlb/xwlb_2023.jsonl
     """
-    from ingest.errors import IndexBusy, IndexMismatch, StoreUnavailable
+    from ingest.embed import EmbeddingModelError
+    from ingest.errors import IndexBusy, IndexMismatch, StorageFull, StoreUnavailable
     from ingest.pipeline import IngestConfig, ingest_paths
 
     _check_date(date, "--date")
@@ -104,7 +139,7 @@ def ingest(paths: tuple[str, ...], index_dir: Path, date: str | None, model: str
     try:
         with _progress_bar() as progress:
             report = ingest_paths(list(paths), index_dir, config, progress=progress)
-    except (IndexBusy, IndexMismatch, StoreUnavailable, ValueError) as exc:
+    except (IndexBusy, IndexMismatch, StoreUnavailable, StorageFull, EmbeddingModelError, ValueError) as exc:
         _fail(str(exc))
     if as_json:
         _print_json(report.as_json())
@@ -118,9 +153,13 @@ def ingest(paths: tuple[str, ...], index_dir: Path, date: str | None, model: str
         # per file, so a wrong split (a whole issue read as one article) shows at once
         for found in report.file_articles:
             click.echo(f"  {found['path']}: {found['articles']} articles (split by {found['split']})")
+    # a file that was read but held no article (only headings) is a problem too
+    empty = [f["path"] for f in report.file_articles if not f["articles"]]
     for error in report.errors:
         click.echo(f"error: {error['path']}: {error['error']}", err=True)
-    if report.errors:
+    for path in empty:
+        click.echo(f"error: {path}: no article found (only headings, or no text under any heading)", err=True)
+    if report.errors or empty:
         sys.exit(1)
 
 
@@ -190,8 +229,9 @@ def show(article_id: str, index_dir: Path, as_json: bool) -> None:
         _print_json({"id": article.id, "title": article.title, "date": article.date, "source": article.source,
                      "meta": article.meta, "text": article.text})
         return
-    click.echo(f"{article.title}\n{article.date or article.meta.get('date_text') or ''}  {article.source}\n")
-    click.echo(article.text)
+    head = f"{article.title}\n{article.date or article.meta.get('date_text') or ''}  {article.source}\n"
+    click.echo(_printable(head))
+    click.echo(_printable(article.text))
 
 
 def _engine(index_dir: Path, chroma_url: str | None, llm: Any = None) -> Any:
@@ -202,6 +242,15 @@ def _engine(index_dir: Path, chroma_url: str | None, llm: Any = None) -> Any:
         return Engine(index_dir, EngineConfig(llm=llm), chroma_url=chroma_url)
     except (FileNotFoundError, IndexMismatch) as exc:
         _fail(str(exc))
+
+
+def _encodable(*values: Any) -> bool:
+    """True when `values` dump to JSON that encodes as UTF-8 (no lone surrogates)."""
+    try:
+        json.dumps(values, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _print_answer(answer: Any) -> None:
@@ -233,9 +282,13 @@ def ask(question: str | None, index_dir: Path, k: int | None, since: str | None,
     from ingest.errors import StoreUnavailable
     from rag.retrieve import SearchFilter
 
-    if not question and not questions_file:
+    from rag.question_limits import QuestionRejected, check_question
+
+    if question is None and not questions_file:
         _fail("give a question, or --questions FILE.jsonl")
-    filters = SearchFilter(_check_date(since, "--since"), _check_date(until, "--until"), source)
+    filters = SearchFilter(*_check_range(since, until), source)
+    if not questions_file:
+        question = _question(question or "")
     engine = _engine(index_dir, chroma_url, llm)
     if questions_file:
         for line_no, line in enumerate(questions_file.read_text(encoding="utf-8-sig").splitlines(), start=1):
@@ -243,13 +296,18 @@ def ask(question: str | None, index_dir: Path, k: int | None, since: str | None,
                 continue
             try:
                 item = json.loads(line)
-                result = engine.ask(item["question"], item.get("history") or [], filters, k).as_json()
+                asked = check_question(item["question"])
+                result = engine.ask(asked, item.get("history") or [], filters, k).as_json()
+            except QuestionRejected as exc:  # this line only: the batch goes on
+                result = {"error": f"{questions_file}:{line_no}: {exc}"}
             except StoreUnavailable as exc:
                 result = {"error": str(exc)}
             except (json.JSONDecodeError, KeyError, TypeError):
                 result = {"error": f"{questions_file}:{line_no}: not a JSON object with a 'question'"}
                 item = {}
-            click.echo(json.dumps({"qid": item.get("qid"), **result}, ensure_ascii=False))
+            qid = item.get("qid") if isinstance(item, dict) else None
+            # ensure_ascii: a lone surrogate in a qid or history cannot be written as UTF-8
+            click.echo(json.dumps({"qid": qid, **result}, ensure_ascii=not _encodable(qid, result)))
         return
     try:
         answer = engine.ask(question or "", [], filters, k)
@@ -271,6 +329,7 @@ def chat(index_dir: Path, chroma_url: str | None, llm: Any) -> None:
     Example: newsqa chat
     """
     from ingest.errors import StoreUnavailable
+    from rag.question_limits import QuestionRejected, check_question
 
     engine = _engine(index_dir, chroma_url, llm)
     history: list[str] = []
@@ -281,6 +340,11 @@ def chat(index_dir: Path, chroma_url: str | None, llm: Any) -> None:
             break
         if not question:
             break
+        try:
+            question = check_question(question)
+        except QuestionRejected as exc:
+            click.echo(f"newsqa: {exc}", err=True)
+            continue
         try:
             answer = engine.ask(question, history)
         except StoreUnavailable as exc:

@@ -54,3 +54,15 @@ class RemoveError(Exception):
         super().__init__(f"cannot remove {target!r}: {reason}")
         self.target = target
         self.reason = reason
+
+
+class StorageFull(Exception):
+    """The disk holding the index is full: the write stopped, what was stored before keeps answering."""
+
+    def __init__(self, index_dir: str, reason: str) -> None:
+        super().__init__(
+            f"no space left on the disk holding {index_dir} ({reason}); free some space and run the ingest again "
+            "(the articles already stored keep answering, and the next ingest repairs a half-written batch)"
+        )
+        self.index_dir = index_dir
+        self.reason = reason

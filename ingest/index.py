@@ -19,7 +19,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from ingest.articles import Article
 from ingest.bm25 import Bm25Files
 from ingest.chunk import Chunk
-from ingest.errors import IndexBusy, IndexMismatch, StoreUnavailable
+from ingest.errors import IndexBusy, IndexMismatch, StorageFull, StoreUnavailable
 from ingest.tokens import DEFAULT_TOKENIZER, get_tokenizer
 
 if TYPE_CHECKING:
@@ -70,6 +72,36 @@ def _row_to_article(row: sqlite3.Row) -> Article:
     return Article(row["id"], row["title"], row["date"], row["source"], row["text"], json.loads(row["meta"]))
 
 
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that never writes. A WAL database on a read-only mount has no -shm file to
+    share, so when read-only mode cannot open it, it is opened as immutable (no writer can exist)."""
+    from urllib.parse import quote
+
+    for flags in ("mode=ro", "mode=ro&immutable=1"):
+        db = sqlite3.connect(f"file:{quote(str(path.resolve()))}?{flags}", uri=True, timeout=30, check_same_thread=False)
+        try:
+            db.execute("select count(*) from info").fetchone()
+        except sqlite3.OperationalError:
+            db.close()
+            continue
+        db.row_factory = sqlite3.Row
+        return db
+    raise sqlite3.OperationalError(f"cannot open {path} for reading")
+
+
+def _scratch_copy(chroma_dir: Path) -> Path:
+    """A private copy of a read-only Chroma store, removed at exit: Chroma writes its own SQLite
+    file on every open (migrations), so it cannot open a store it may not write."""
+    import atexit
+    import shutil
+    import tempfile
+
+    scratch = Path(tempfile.mkdtemp(prefix="newsqa-readonly-chroma-"))
+    atexit.register(shutil.rmtree, scratch, True)
+    shutil.copytree(chroma_dir, scratch / "chroma")
+    return scratch / "chroma"
+
+
 def _chroma_client(path: Path, url: str | None) -> Any:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
@@ -91,6 +123,15 @@ def _is_connection_error(exc: BaseException) -> bool:
                          "ConnectionError", "ConnectionRefusedError", "WriteError"}) or "Could not connect" in str(exc)
 
 
+def _is_disk_full(exc: BaseException) -> bool:
+    """ENOSPC from Python, SQLite (code 13) or Chroma's Rust store, however it is wrapped."""
+    import errno
+
+    chain = [e for e in (exc, exc.__cause__, exc.__context__) if e is not None]
+    return any(isinstance(e, OSError) and e.errno == errno.ENOSPC for e in chain) or any(
+        "disk is full" in str(e) or "No space left" in str(e) for e in chain)
+
+
 def _describe(info: dict[str, str]) -> str:
     return f"model {info['model']} (dim {info['dim']}, tokenizer {info['tokenizer']}, schema {info['schema']})"
 
@@ -104,6 +145,10 @@ class Index:
         self._db: sqlite3.Connection | None = None
         self._collection: Any = None
         self._vector_store: Any = None
+        self._client: Any = None
+        self._store_generation: str | None = None
+        self._store_lock = threading.RLock()
+        self._writing = False
         self._bm25 = Bm25Files(self.directory)
         self._filter_cache_key: tuple[str | None, int] | None = None
         self._filter_cache: tuple[Any, Any] = (None, None)
@@ -121,12 +166,23 @@ class Index:
         return cls(directory, chroma_url)
 
     @property
+    def read_only(self) -> bool:
+        """True when this process cannot write the index (a read-only mount, a copy without write
+        permission): it is opened for reading only, and nothing is written, not even WAL mode."""
+        path = self.directory / "articles.sqlite"
+        return path.exists() and not (os.access(path, os.W_OK) and os.access(self.directory, os.W_OK))
+
+    @property
     def db(self) -> sqlite3.Connection:
         if self._db is None:
+            if self.read_only:
+                self._db = _connect_read_only(self.directory / "articles.sqlite")
+                return self._db
             self.directory.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.directory / "articles.sqlite", timeout=30, check_same_thread=False)
             self._db.row_factory = sqlite3.Row
-            self._db.execute("pragma journal_mode=wal")
+            if self._db.execute("pragma journal_mode").fetchone()[0] != "wal":  # persistent: set once, by a writer
+                self._db.execute("pragma journal_mode=wal")
             self._db.executescript(_SCHEMA)
         return self._db
 
@@ -172,10 +228,30 @@ class Index:
             from llama_index.vector_stores.chroma import ChromaVectorStore
 
             with self._store_errors():
-                client = _chroma_client(self.directory / "chroma", self.chroma_url)
-                self._collection = client.get_or_create_collection(COLLECTION, metadata={"hnsw:space": "cosine"})
+                chroma_dir = self.directory / "chroma"
+                if not self.chroma_url and self.read_only:
+                    chroma_dir = _scratch_copy(chroma_dir)
+                self._store_generation = self.info().get("generation")
+                try:
+                    self._client = _chroma_client(chroma_dir, self.chroma_url)
+                except Exception as exc:  # Chroma writes on open: a full disk must not stop readers
+                    if self.chroma_url or self._writing or not _is_disk_full(exc):
+                        raise
+                    self._client = _chroma_client(_scratch_copy(chroma_dir), None)
+                self._collection = self._client.get_or_create_collection(COLLECTION, metadata={"hnsw:space": "cosine"})
             self._vector_store = ChromaVectorStore(chroma_collection=self._collection)
         return self._vector_store
+
+    def _follow_writers(self) -> None:
+        """Reopen the embedded Chroma store when another process committed since it was opened:
+        Chroma keeps its vector index in memory and never sees another process's additions.
+        Closing releases this process's share; the store is reloaded from disk only when no other
+        client in the process (e.g. the page's own ingest, which is current) still holds it."""
+        if self._client is None or self.chroma_url or self.info().get("generation") == self._store_generation:
+            return
+        client, self._client, self._vector_store, self._collection = self._client, None, None, None
+        with contextlib.suppress(Exception):  # an older chromadb without close(): the next open reuses it
+            client.close()
 
     def dense_query(self, vector: list[float], top_k: int, where: dict[str, Any] | None = None) -> Any:
         """llama-index's VectorStoreQueryResult for the `top_k` chunks nearest to `vector`.
@@ -185,7 +261,8 @@ class Index:
         """
         from llama_index.core.vector_stores.types import VectorStoreQuery
 
-        with self._store_errors():
+        with self._store_lock, self._store_errors():  # one query at a time while the store may be reopened
+            self._follow_writers()
             kwargs = {"where": where} if where else {}
             return self.vector_store.query(VectorStoreQuery(query_embedding=vector, similarity_top_k=top_k), **kwargs)
 
@@ -214,10 +291,16 @@ class Index:
                         raise IndexBusy(str(self.directory)) from None
                     time.sleep(0.2)
             try:
+                self._writing = True
                 with self._store_errors():
                     self._repair()
                     yield self
+            except Exception as exc:
+                if _is_disk_full(exc):
+                    raise StorageFull(str(self.directory), str(exc).splitlines()[0][:120]) from exc
+                raise
             finally:
+                self._writing = False
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _repair(self) -> None:

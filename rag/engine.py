@@ -16,6 +16,7 @@ from rag.context import ArticleContext, article_contexts
 from rag.extractive import Draft, cite_span, extractive_answer
 from rag.followup import condense
 from rag.llm import LLMAnswerer, LLMConfig
+from rag.question_limits import check_question
 from rag.relevance import asked_noun, missing_specific, names_asked, question_terms
 from rag.retrieve import Hit, HybridRetriever, SearchFilter
 
@@ -96,6 +97,7 @@ class Engine:
 
     def _answer(self, question: str, history: list[str], filters: SearchFilter, k: int | None,
                 llm: LLMAnswerer | None, stream: bool) -> Iterator[str | Answer]:
+        question = check_question(question)  # every caller: empty, emoji-only or overlong questions are refused
         started = time.perf_counter()
         standalone = llm.condense(question, history) if llm else condense(question, history)
         hits = self.retriever.search(standalone, k or self.config.k, filters)

@@ -18,6 +18,7 @@ _INLINE_BYLINE = re.compile(r"^(?:本报讯|本报电|(?:本报|据)?[\u4e00-\u9
                             r"[（(]((?:本报)?(?:特约|见习)?(?:记者|通讯员)[^）)]{1,40})[）)]")
 _PREFIX_BYLINE = re.compile(r"^((?:本报)?(?:特约|见习)?(?:记者|通讯员)(?:[\u3000 ]+[\u4e00-\u9fff]{2,4})+"
                             r"(?:[\u3000 ]+(?:通讯员|记者)(?:[\u3000 ]+[\u4e00-\u9fff]{2,4})+)*(?:[\u3000 ]+报道)?)[\u3000 ]")
+_JOURNALIST = re.compile(r"记者|通讯员|实习生|评论员")
 # a turn glued after a sentence end: 「…怎么解决？答：我们…」
 _GLUED_TURN = re.compile(r"(?<=[。！？?!”])\s*(?=(?:记者|问|答|主持人|本报记者)[：:])")
 
@@ -40,8 +41,11 @@ def sort_lines(lines: list[str] | tuple[str, ...]) -> tuple[list[str], dict[str,
             meta.setdefault("editor", []).extend(_editor_entries(line))
             continue
         if BYLINE_LINE.match(line) and len(text) <= 1:  # under the headline, not a table of officials
-            meta.setdefault("byline", []).append(line.removesuffix("报道").strip())
-            continue
+            if _JOURNALIST.search(line):
+                meta.setdefault("byline", []).append(line.removesuffix("报道").strip())
+                continue
+            # 「县财政局局长　蒋丽华」 over a report names who delivered it: content, kept in the text
+            meta.setdefault("author", []).append(line.strip())
         byline = _INLINE_BYLINE.match(line) or _PREFIX_BYLINE.match(line)
         if byline and not text:  # only a lead carries one
             meta.setdefault("byline", []).append(byline.group(1).removesuffix("报道").strip())

@@ -90,3 +90,11 @@ def test_the_issue_date_comes_from_the_page_then_the_file_name_then_the_flag() -
     assert issue_date_of(Document("issue.txt", "x"), None) == (None, None)
     (article,) = split_document(Document("issue.txt", "县里召开会议\n\n本报讯 今天，县里召开会议。"), "2023-06-10")
     assert (article.date, article.meta["date_from"]) == ("2023-06-10", "--date")
+
+
+def test_an_officials_name_over_a_report_stays_in_the_text() -> None:
+    # who delivered a report is part of the news (「蒋丽华任何职？」), unlike a reporter's byline
+    text = "## 关于2023年预算执行情况的报告（摘要）\n\n县财政局局长　蒋丽华\n\n一、2023年预算执行情况良好。"
+    (article,) = split_document(Document("2024-01-12_报.txt", text))
+    assert article.text.split("\n") == ["县财政局局长　蒋丽华", "一、2023年预算执行情况良好。"]
+    assert article.meta["author"] == ["县财政局局长　蒋丽华"] and "byline" not in article.meta

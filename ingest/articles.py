@@ -10,6 +10,7 @@ from typing import Any
 from ingest.clean import clean_text, is_heading
 from ingest.headlines import split_plain
 from ingest.inside import sort_lines
+from ingest.tables import with_headers
 from ingest.read import Document
 from ingest.section import Section
 
@@ -166,6 +167,7 @@ def split_document(document: Document, issue_date: str | None = None) -> list[Ar
     seen: dict[str, int] = {}
     for section in sections:
         lines, found = sort_lines([line for line in section.lines if line])
+        lines = with_headers(lines)
         title, body = (section.title, lines) if section.title else _fallback_title(lines, document.source)
         if not body:
             continue  # a heading with no text under it is not an article

@@ -37,7 +37,7 @@ def test_a_page_is_one_article_with_its_title_parts_byline_and_date(tmp_path: Pa
     assert (article.date, article.meta["date_from"], article.meta["page"]) == ("2023-06-07", "page", 2)
     assert article.meta["byline"] == ["记者　郭晓燕"] and article.meta["editor"] == ["责任编辑：张立"]
     assert article.text.split("\n") == ["本报讯（记者　郭晓燕）6月7日17时，市防汛抗旱指挥部决定启动防汛Ⅳ级应急响应。", "各区县降水情况如下：",
-                                        "区县　降水量（毫米）", "北山区　143.5", "城关区　86.4", "记者：目前进展如何？", "答：已开闸泄洪。",
+                                        "区县　降水量（毫米）", "北山区　降水量（毫米）：143.5", "城关区　降水量（毫米）：86.4", "记者：目前进展如何？", "答：已开闸泄洪。",
                                         "（本报记者　韩冬　摄）"]
 
 

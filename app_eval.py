@@ -12,7 +12,6 @@ import html
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +20,7 @@ import gradio as gr
 from eval.sets import DATA_DIR, TYPES, EvalSet, EvalSetError, load_set, qrels, set_files
 
 if TYPE_CHECKING:
+    from eval.report import SuiteRun
     from eval.run import EvalResult
     from ingest.index import StoredArticle
     from rag.engine import Engine
@@ -139,32 +139,17 @@ def chosen_halves(name: str | None, uploads: Sequence[str] | None, data_dir: Pat
         raise SetProblem(set_error_zh(exc)) from None
 
 
-@dataclass(frozen=True)
-class SuiteRun:
-    """A run of every half: results, the previous stored runs they are compared with, the
-    questions and test figures that got worse, and where the runs were saved."""
-
-    results: list[EvalResult]
-    previous: dict[str, dict[str, Any] | None]
-    worse: dict[str, list[dict[str, Any]]]
-    dropped: list[str]
-    stored: list[Path]
-
-
 def run_halves(engine: Engine, index_dir: Path, halves: Sequence[EvalSet],
                progress: Callable[[str, int, int], None]) -> SuiteRun:
     """Evaluate each half, compare with its previous run and save it, as `newsqa eval` does.
     progress(run name, done, total) after each question."""
-    from eval.report import drops, previous_run, regressions, save_run
+    from eval.report import compare_and_save
     from eval.run import evaluate
 
     results = []
     for half in halves:
         results.append(evaluate(engine, half, lambda done, total, name=half.run_name: progress(name, done, total)))
-    previous = {r.run_name: previous_run(index_dir, r.run_name) for r in results}
-    worse = {r.run_name: regressions(previous[r.run_name], r) for r in results}
-    stored = [save_run(r, index_dir) for r in results]
-    return SuiteRun(results, previous, worse, drops(results, previous), stored)
+    return compare_and_save(results, index_dir)
 
 
 def uncovered_titles(stored: Iterable[StoredArticle], halves: Sequence[EvalSet]) -> list[str]:

@@ -137,8 +137,8 @@ def ingest(paths: tuple[str, ...], index_dir: Path, date: str | None, model: str
     if hasattr(os, "nice"):
         os.nice(10)  # embedding already yields (ingest/embed.py); the index writes yield to a chat server too
     try:
-        with _progress_bar() as progress:
-            report = ingest_paths(list(paths), index_dir, config, progress=progress)
+        with _Bars() as bars:
+            report = ingest_paths(list(paths), index_dir, config, progress=bars.bar("embedding", "chunk"))
     except (IndexBusy, IndexMismatch, StoreUnavailable, StorageFull, EmbeddingModelError, ValueError) as exc:
         _fail(str(exc))
     if as_json:
@@ -163,24 +163,30 @@ def ingest(paths: tuple[str, ...], index_dir: Path, date: str | None, model: str
         sys.exit(1)
 
 
-class _progress_bar:
-    """A tqdm bar on stderr fed by ingest's progress callback."""
+class _Bars:
+    """tqdm progress bars on stderr by name, made on first use, restarted when a count starts over."""
 
-    def __enter__(self) -> Any:
-        self._bar: Any = None
+    def __init__(self) -> None:
+        self.bars: dict[str, Any] = {}
 
-        def update(done: int, total: int, what: str) -> None:
-            from tqdm import tqdm
+    def bar(self, name: str, unit: str) -> Any:
+        from tqdm import tqdm
 
-            if self._bar is None:
-                self._bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr, dynamic_ncols=True)
-            self._bar.update(done - self._bar.n)
-
+        def update(done: int, total: int, *_what: str) -> None:
+            current = self.bars.get(name)
+            if current is None or done < current.n or total != current.total:
+                if current is not None:
+                    current.close()
+                current = self.bars[name] = tqdm(total=total, unit=unit, desc=name, file=sys.stderr, dynamic_ncols=True)
+            current.update(done - current.n)
         return update
 
+    def __enter__(self) -> _Bars:
+        return self
+
     def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.close()
+        for progress in self.bars.values():
+            progress.close()
 
 
 def _open_index(index_dir: Path, chroma_url: str | None = None) -> Any:
@@ -417,7 +423,7 @@ def evaluate(set_path: Path | None, all_sets: bool, news_path: Path | None, work
     Example: newsqa eval --all-sets --news ../shared/data/xwlb/xwlb_2023.jsonl --json reports/eval.json
     Example: newsqa eval --benchmark cmrc2018 --data ../shared/data/cmrc2018 --sample 300
     """
-    from eval.report import drops, previous_run, regressions, save_run, suite_json, summary, table, write_report
+    from eval.report import compare_and_save, suite_json, summary, table, write_report
     from eval.sets import SAMPLE_SET, EvalSetError
     from eval.run import evaluate as evaluate_run
     from eval.run import run_benchmark
@@ -442,16 +448,15 @@ def evaluate(set_path: Path | None, all_sets: bool, news_path: Path | None, work
                            for half in load_pair(set_path or SAMPLE_SET).halves]
         except (EvalSetError, ValueError, KeyError, OSError) as exc:
             _fail(f"{type(exc).__name__}: {exc}" if isinstance(exc, KeyError) else str(exc))
-    keep = not benchmark or index_dir.is_dir()  # a benchmark's own index is temporary
-    previous = {r.run_name: previous_run(index_dir, r.run_name) if keep else None for r in results}
-    worse = {r.run_name: regressions(previous[r.run_name], r) for r in results}
-    stored = [str(save_run(r, index_dir)) for r in results] if keep else []
-    dropped = drops(results, previous, tolerance)
+    # a benchmark's own index is temporary: its runs are kept only beside an existing --index
+    run = compare_and_save(results, index_dir, keep=not benchmark or index_dir.is_dir(), tolerance=tolerance)
+    previous, worse, dropped = run.previous, run.worse, run.dropped
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         runs = [{**r.as_json(), "regressions": worse[r.run_name], "previous_run": (previous[r.run_name] or {}).get("path")}
                 for r in results]
-        json_out.write_text(json.dumps({**suite_json(results), "drops": dropped, "stored_as": stored, "runs": runs},
+        json_out.write_text(json.dumps({**suite_json(results), "drops": dropped,
+                                        "stored_as": [str(p) for p in run.stored], "runs": runs},
                                        ensure_ascii=False, indent=1), encoding="utf-8")
     if report_out:
         for r in results:
@@ -466,32 +471,6 @@ def evaluate(set_path: Path | None, all_sets: bool, news_path: Path | None, work
         click.echo(f"test figure dropped by more than {tolerance:g}: {line}")
     if dropped or any(r.failures for r in results):
         sys.exit(1)
-
-
-class _Bars:
-    """tqdm progress bars on stderr by name, made on first use, restarted when a count starts over."""
-
-    def __init__(self) -> None:
-        self.bars: dict[str, Any] = {}
-
-    def bar(self, name: str, unit: str) -> Any:
-        from tqdm import tqdm
-
-        def update(done: int, total: int, *_what: str) -> None:
-            current = self.bars.get(name)
-            if current is None or done < current.n or total != current.total:
-                if current is not None:
-                    current.close()
-                current = self.bars[name] = tqdm(total=total, unit=unit, desc=name, file=sys.stderr, dynamic_ncols=True)
-            current.update(done - current.n)
-        return update
-
-    def __enter__(self) -> _Bars:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for progress in self.bars.values():
-            progress.close()
 
 
 @main.command()

@@ -8,6 +8,7 @@ run of the same set.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,28 @@ def regressions(previous: dict[str, Any] | None, result: EvalResult) -> list[dic
             if reasons:
                 worse.append({"qid": row["qid"], "question": row["question"], "reasons": reasons})
     return worse
+
+
+@dataclass(frozen=True)
+class SuiteRun:
+    """Runs of several halves: the results, the previous stored runs they are compared with, the
+    questions and test figures that got worse, and where the runs were saved."""
+
+    results: list[EvalResult]
+    previous: dict[str, dict[str, Any] | None]
+    worse: dict[str, list[dict[str, Any]]]
+    dropped: list[str]
+    stored: list[Path]
+
+
+def compare_and_save(results: list[EvalResult], index_dir: Path, keep: bool = True,
+                     tolerance: float = DEFAULT_TOLERANCE) -> SuiteRun:
+    """Compare each run with the previous stored run of its set and half, then store it under
+    INDEX_DIR/eval_runs/; with `keep` False (a benchmark's temporary index) nothing is read or stored."""
+    previous = {r.run_name: previous_run(index_dir, r.run_name) if keep else None for r in results}
+    worse = {r.run_name: regressions(previous[r.run_name], r) for r in results}
+    stored = [save_run(r, index_dir) for r in results] if keep else []
+    return SuiteRun(results, previous, worse, drops(results, previous, tolerance), stored)
 
 
 def write_chart(result: EvalResult, path: Path, previous: dict[str, Any] | None = None) -> Path:

@@ -10,7 +10,6 @@ the 版头 (paper name, date, 第1版); every page has a page number and a 责�
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any

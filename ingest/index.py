@@ -32,7 +32,7 @@ from ingest.articles import Article
 from ingest.bm25 import Bm25Files
 from ingest.chunk import Chunk
 from ingest.errors import IndexBusy, IndexMismatch, StorageFull, StoreUnavailable
-from ingest.tokens import DEFAULT_TOKENIZER, get_tokenizer
+from ingest.tokens import DEFAULT_TOKENIZER
 
 if TYPE_CHECKING:
     import numpy as np

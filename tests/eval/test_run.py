@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from eval.report import drops, previous_run, regressions, save_run, suite_json, summary, table, write_report
 from eval.run import EvalResult, evaluate_set, judge, run_benchmark, score
 from eval.sets import SAMPLE_SET, TYPES, EvalQuestion, EvalSet, EvalSetError, load_benchmark, load_set
-from eval.suite import discover, load_pair
+from eval.suite import discover
 from eval.metrics import fold
 from ingest.embed import Embedder
 from ingest.index import Index

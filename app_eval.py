@@ -225,17 +225,11 @@ def _missed_mark(result: EvalResult, name: str) -> str:
 def changes_html(run: SuiteRun) -> str:
     """What got worse since the previous runs (test figures beyond the tolerance, then questions),
     and the set's thresholds that were missed, in Chinese."""
-    from eval.report import DEFAULT_TOLERANCE
+    from eval.report import DEFAULT_TOLERANCE, dropped_figures
 
-    by_name = {r.run_name: r for r in run.results}
-    dropped = []
-    for line in run.dropped:  # "sample.test: answered_correctly 0.900 -> 0.820"; the figures are re-read
-        run_name, _, rest = line.rpartition(": ")
-        name = rest.split(" ")[0]
-        before = (run.previous.get(run_name) or {}).get("metrics", {}).get(name)
-        after = by_name[run_name].metrics.get(name) if run_name in by_name else None
-        dropped.append(f"<li>{html.escape(run_name)} 的<b>{_label(name)}</b>从 {_figure(name, before)} 变为 "
-                       f"{_figure(name, after)}（超过 {DEFAULT_TOLERANCE * 100:g} 个百分点的容差）</li>")
+    dropped = [f"<li>{html.escape(run_name)} 的<b>{_label(name)}</b>从 {_figure(name, before)} 变为 "
+               f"{_figure(name, after)}（超过 {DEFAULT_TOLERANCE * 100:g} 个百分点的容差）</li>"
+               for run_name, name, before, after in dropped_figures(run.results, run.previous)]
     questions = [f"<li>{html.escape(r)} · {html.escape(w['qid'])}「{html.escape(w['question'])}」："
                  f"{html.escape('；'.join(_reason_zh(x) for x in w['reasons']))}</li>"
                  for r, worse in run.worse.items() for w in worse]

@@ -200,11 +200,11 @@ def table(results: list[EvalResult], previous: dict[str, dict[str, Any] | None])
     return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
 
 
-def drops(results: list[EvalResult], previous: dict[str, dict[str, Any] | None],
-          tolerance: float = DEFAULT_TOLERANCE) -> list[str]:
-    """The test figures that got worse than the previous run by more than `tolerance` (a share;
-    times are not judged here, they depend on the machine's load): a drop on a test half is a
-    regression even when the dev half improved."""
+def dropped_figures(results: list[EvalResult], previous: dict[str, dict[str, Any] | None],
+                    tolerance: float = DEFAULT_TOLERANCE) -> list[tuple[str, str, float, float]]:
+    """(run name, figure, before, now) for each test figure that got worse than the previous run by
+    more than `tolerance` (a share; times are not judged here, they depend on the machine's load): a
+    drop on a test half is a regression even when the dev half improved."""
     found = []
     for result in (r for r in results if r.split == "test"):
         old = (previous.get(result.run_name) or {}).get("metrics", {})
@@ -214,8 +214,14 @@ def drops(results: list[EvalResult], previous: dict[str, dict[str, Any] | None],
                 continue
             worse = value - before if name in LOWER_IS_BETTER else before - value
             if worse > tolerance:
-                found.append(f"{result.run_name}: {name} {before:.3f} -> {value:.3f}")
+                found.append((result.run_name, name, before, value))
     return found
+
+
+def drops(results: list[EvalResult], previous: dict[str, dict[str, Any] | None],
+          tolerance: float = DEFAULT_TOLERANCE) -> list[str]:
+    """`dropped_figures` as lines: "sample.test: answered_correctly 0.900 -> 0.820"."""
+    return [f"{run}: {name} {before:.3f} -> {now:.3f}" for run, name, before, now in dropped_figures(results, previous, tolerance)]
 
 
 def suite_json(results: list[EvalResult]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from ingest.clean import clean_text, is_heading
 from ingest.headlines import split_plain
 from ingest.inside import sort_lines
 from ingest.tables import with_headers
-from ingest.read import Document
+from ingest.document import Document
 from ingest.section import Section
 
 _ISO_DATE = re.compile(r"(?<!\d)(\d{4})[-_.年]?(\d{2})[-_.月]?(\d{2})(?!\d)")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingest.errors import IngestError
-from ingest.read import Document
+from ingest.document import Document
 from ingest.section import Section
 
 if TYPE_CHECKING:

@@ -362,7 +362,8 @@ class Index:
                 metadata = {"article_id": article.id, "title": article.title, "date": article.date or "",
                             "date_num": date_number(article.date), "source": article.source,
                             "n": chunk.n, "start": chunk.start, "end": chunk.end}
-                node = TextNode(id_=chunk.id, text=chunk.text, metadata=metadata, embedding=vectors[row].tolist())
+                # no text: the article store is the one record of it (rag/retrieve.py reads nodes from there)
+                node = TextNode(id_=chunk.id, text="", metadata=metadata, embedding=vectors[row].tolist())
                 nodes.append(node)
                 row += 1
         if nodes:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.errors import IngestError
-from ingest.read import Document
+from ingest.document import Document
 from ingest.section import Section
 
 _HEAD_RATIO = 1.15  # type this much larger than the body's is headline type

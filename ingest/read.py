@@ -9,12 +9,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
+from ingest.document import Document, ReadResult
 from ingest.errors import IngestError
-from ingest.section import Section
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".docx", ".pdf", ".jsonl")
 MAX_ISSUE_BYTES = 20 * 1024 * 1024  # one issue file; archives go through JSONL, which has no such limit
@@ -29,29 +28,6 @@ _ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 # characters of Chinese or English text: what a UTF-16 file without a byte-order mark decodes to
 _TEXT_CHARS = re.compile(r"[\t\n\r\x20-\x7e\u00a0-\u024f\u2000-\u206f\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
-
-
-@dataclass(frozen=True)
-class Document:
-    """Decoded text of one input (a whole issue file, or one JSONL record)."""
-
-    source: str  # file name, shown to users
-    text: str
-    record_id: str | None = None
-    title: str | None = None
-    date: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-    is_record: bool = False  # a JSONL record is one article; an issue file may hold several
-    source_key: str = ""  # tells this file apart from every other (`key_function`); "" means `source`
-    sections: tuple[Section, ...] = ()  # articles a page layout already told apart (PDF pages, 数字报 HTML)
-
-
-@dataclass(frozen=True)
-class ReadResult:
-    """Documents read from one file plus per-line problems that did not stop the file."""
-
-    documents: list[Document]
-    errors: list[IngestError]
 
 
 def strip_controls(text: str) -> str:

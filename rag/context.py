@@ -1,5 +1,8 @@
 """Widen hits to their articles: sentences and paragraphs around a hit, with article offsets.
 
+`ArticleWidener` is the llama-index node postprocessor that does it: fused chunk nodes in, one
+`ArticleNode` per article out (best first), each carrying its `ArticleContext` for the answerer.
+
 An enumeration often spans several chunks and paragraphs, and the answer for a who/when question
 may sit one sentence before the chunk that matched; the answerer therefore works on whole
 articles of the top hits, ranked by their best hit.
@@ -8,6 +11,11 @@ articles of the top hits, ranked by their best hit.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from llama_index.core.bridge.pydantic import Field
+from llama_index.core.postprocessor.types import BaseNodePostprocessor
+from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from ingest.articles import Article
 from ingest.chunk import paragraph_spans, sentence_spans
@@ -67,3 +75,36 @@ def article_contexts(index: Index, hits: list[Hit], max_articles: int = 3) -> li
         if article is not None:
             contexts.append(ArticleContext(article, rank, tuple(grouped[article_id])))
     return contexts
+
+
+class ArticleNode(TextNode):
+    """A whole article as a llama-index node; `context` holds its hits for the answerer."""
+
+    context: Any = Field(default=None, exclude=True)
+
+
+class ArticleWidener(BaseNodePostprocessor):
+    """Chunk nodes -> the articles of the best `max_articles` of them, each with all of its hits."""
+
+    index: Any = Field(exclude=True)
+    max_articles: int = 5
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "ArticleWidener"
+
+    def _postprocess_nodes(self, nodes: list[NodeWithScore],
+                           query_bundle: QueryBundle | None = None) -> list[NodeWithScore]:
+        contexts = article_contexts(self.index, [Hit.of(found) for found in nodes], self.max_articles)
+        return [NodeWithScore(node=_article_node(ctx), score=ctx.hits[0].score) for ctx in contexts]
+
+
+def _article_node(ctx: ArticleContext) -> ArticleNode:
+    article = ctx.article
+    return ArticleNode(id_=article.id, text=article.text, context=ctx, metadata={
+        "article_id": article.id, "title": article.title, "date": article.date or "", "source": article.source})
+
+
+def contexts_of(nodes: list[NodeWithScore]) -> list[ArticleContext]:
+    """The `ArticleContext`s that `ArticleWidener` attached, in its order."""
+    return [found.node.context for found in nodes if isinstance(found.node, ArticleNode)]

@@ -1,4 +1,10 @@
-"""Engine(index_dir, config).ask(question, history) -> Answer: condense -> retrieve -> answer or refuse."""
+"""Engine(index_dir, config).ask(question, history) -> Answer: condense -> retrieve -> widen -> answer or refuse.
+
+The steps are llama-index parts built once per engine: `hybrid_retriever` (a `QueryFusionRetriever`
+over dense and BM25), `ArticleWidener` (a node postprocessor), and the extractive answerer (or the LLM
+with verification). `as_query_engine` and `as_chat_engine` hand the same chain out as llama-index's
+query and chat engines (rag/query_engine.py).
+"""
 
 from __future__ import annotations
 
@@ -12,16 +18,16 @@ from types import EllipsisType
 from ingest.embed import Embedder, load_embedder
 from ingest.index import Index
 from rag.citations import Answer, Citation, Retrieved
-from rag.context import ArticleContext, article_contexts
+from rag.context import ArticleContext, ArticleWidener, contexts_of
 from rag.extractive import Draft, cite_span, extractive_answer
 from rag.followup import condense
 from rag.llm import LLMAnswerer, LLMConfig
 from rag.question_limits import check_question
 from rag.relevance import asked_noun, missing_specific, names_asked, question_terms
-from rag.retrieve import Hit, HybridRetriever, SearchFilter
+from rag.query_engine import NewsChatEngine, NewsQueryEngine
+from rag.retrieve import Hit, SearchFilter, SearchQuery, hybrid_retriever
 
 NOT_FOUND = "档案中没有找到能回答这个问题的内容。"
-CLOSEST = "以下是最接近的段落，仅供参考："
 EMPTY_INDEX = "档案库还是空的：请先导入报纸文件。"
 _MAX_ANSWERERS = 8
 
@@ -32,7 +38,6 @@ class EngineConfig:
 
     k: int = 8  # fused chunks handed to the answerer
     candidates: int = 30  # chunks each retriever proposes before fusion
-    dense_weight: float = 1.0  # of the dense ranking in the fusion; BM25's is 1
     max_articles: int = 5  # articles the answerer reads, best first (3 lost sample answers among 5k news)
     min_support: float = 0.6  # share of the question's content words the cited article must hold
     closest: int = 2  # passages shown when nothing answers
@@ -50,7 +55,8 @@ class Engine:
         self.config = config
         self.embedder = embedder or load_embedder(self.index.info().get("model"))
         self.index.check_model(self.embedder, self.index.tokenizer_name)
-        self.retriever = HybridRetriever(self.index, self.embedder, config.candidates, config.dense_weight)
+        self.retriever = hybrid_retriever(self.index, self.embedder, config.candidates)
+        self.widener = ArticleWidener(index=self.index, max_articles=config.max_articles)
         self.llm = LLMAnswerer(config.llm) if config.llm else None
         self._answerers: dict[LLMConfig, LLMAnswerer] = {}
         self._answerers_lock = threading.Lock()  # the page asks from several threads
@@ -82,6 +88,12 @@ class Engine:
             streamed = True
             yield item
 
+    def condense(self, question: str, history: list[str], llm: LLMAnswerer | None | EllipsisType = ...) -> str:
+        """`question` made to stand alone given the earlier questions: by the LLM when one answers,
+        else by the rule-based rewriter."""
+        answerer = self._answerer(llm) if llm is ... else llm
+        return answerer.condense(question, history) if answerer else condense(question, history)
+
     def _answerer(self, llm: LLMConfig | None | EllipsisType) -> LLMAnswerer | None:
         """The answerer for `llm`, kept per config so each server's client is made once."""
         if llm is ...:
@@ -99,10 +111,12 @@ class Engine:
                 llm: LLMAnswerer | None, stream: bool) -> Iterator[str | Answer]:
         question = check_question(question)  # every caller: empty, emoji-only or overlong questions are refused
         started = time.perf_counter()
-        standalone = llm.condense(question, history) if llm else condense(question, history)
-        hits = self.retriever.search(standalone, k or self.config.k, filters)
+        standalone = self.condense(question, history, llm)
+        query = SearchQuery(query_str=standalone, filters=filters)
+        found = self.retriever.retrieve(query)[: k or self.config.k]
+        hits = [Hit.of(node) for node in found]
         retrieved_at = time.perf_counter()
-        contexts = article_contexts(self.index, hits, self.config.max_articles)
+        contexts = contexts_of(self.widener.postprocess_nodes(found, query))
         draft = extractive_answer(standalone, contexts) if contexts else None
         answer, citations, no_answer = self._decide(standalone, draft, contexts, hits)
         mode, notice = "extractive", None
@@ -135,12 +149,13 @@ class Engine:
         return self._closest(contexts)
 
     def _closest(self, contexts: list[ArticleContext]) -> tuple[str, list[Citation], bool]:
+        """A refusal; its citations are the closest passages, which edges show as 可能相关, not as evidence
+        (the text carries no markers, so nothing reads as a cited claim)."""
         citations = []
         for ctx in contexts[: self.config.closest]:
             best = ctx.hits[0]
             citations.append(cite_span(len(citations) + 1, ctx, best.start, best.end))
-        markers = "".join(f"[{c.n}]" for c in citations)
-        return f"{NOT_FOUND}{CLOSEST}{markers}" if citations else NOT_FOUND, citations, True
+        return NOT_FOUND, citations, True
 
 
 def _ms(seconds: float) -> float:
@@ -152,3 +167,21 @@ def _line_ends(text: str) -> Iterator[int]:
     while position < len(text):
         position = min(len(text), position + 12)
         yield position
+
+
+def as_query_engine(index_dir: str | Path, config: EngineConfig = EngineConfig(),
+                    filters: SearchFilter = SearchFilter(), embedder: Embedder | None = None) -> NewsQueryEngine:
+    """The chain as a llama-index query engine: `.query(q)` gives a `Response` whose `source_nodes`
+    are the cited passages.
+
+    Example:
+        >>> as_query_engine("data/index").query("王宏伟提出了哪几点要求").source_nodes[0].node.metadata["title"]
+    """
+    return NewsQueryEngine(engine=Engine(Path(index_dir), config, embedder), filters=filters)
+
+
+def as_chat_engine(index_dir: str | Path, config: EngineConfig = EngineConfig(),
+                   embedder: Embedder | None = None) -> NewsChatEngine:
+    """The chain as a llama-index chat engine (`CondenseQuestionChatEngine`): follow-ups are rewritten by
+    the configured LLM, or by the rule-based rewriter without one."""
+    return NewsChatEngine.over(as_query_engine(index_dir, config, embedder=embedder))

@@ -1,8 +1,15 @@
-"""Hybrid retrieval: dense (Chroma via llama-index) and Chinese BM25, fused by reciprocal rank.
+"""Hybrid retrieval in llama-index's terms: a dense and a Chinese BM25 `BaseRetriever`, fused by
+llama-index's `QueryFusionRetriever` (reciprocal rank, one query, no LLM).
 
-Both retrievers implement llama-index's `BaseRetriever`; `HybridRetriever.search` fuses them and
-returns `Hit`s, our own record. Date and source filters reach Chroma as a `where` only when asked
-for (a filter costs Chroma tens of milliseconds) and BM25 as a weight mask.
+The retrievers are built once per engine; a question's date and source filters travel in its
+`SearchQuery` (a `QueryBundle`), so one retriever serves every thread of the chat page. Filters reach
+Chroma as a `where` only when asked for (a filter costs Chroma tens of milliseconds) and BM25 as a
+weight mask.
+
+Store of record: the SQLite article store holds the text and every chunk's offsets. Chroma holds a
+chunk's id, vector and the fields it filters on; BM25 holds token ids. Both retrievers therefore
+return nodes built from the store's rows (`chunk_nodes`), identical for one chunk whichever side found
+it, which is what llama-index's fusion needs: it merges nodes by their text-and-metadata hash.
 """
 
 from __future__ import annotations
@@ -11,7 +18,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from llama_index.core.retrievers import BaseRetriever
+from llama_index.core.llms import MockLLM
+from llama_index.core.retrievers import BaseRetriever, QueryFusionRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from ingest.index import Index, date_number
@@ -21,8 +29,6 @@ if TYPE_CHECKING:
     import numpy as np
 
     from ingest.embed import Embedder
-
-RRF_K = 60  # the constant of reciprocal-rank fusion (Cormack et al.)
 
 
 @dataclass(frozen=True)
@@ -38,9 +44,20 @@ class SearchFilter:
         return bool(self.since or self.until or self.source)
 
 
+@dataclass
+class SearchQuery(QueryBundle):
+    """A question with its filters; llama-index's fusion hands this same object to each retriever."""
+
+    filters: SearchFilter = SearchFilter()
+
+
+def _filters_of(query_bundle: QueryBundle) -> SearchFilter:
+    return getattr(query_bundle, "filters", SearchFilter())
+
+
 @dataclass(frozen=True)
 class Hit:
-    """One retrieved chunk. `dense` is the cosine similarity, `bm25` the raw BM25 score."""
+    """One retrieved chunk; `score` is its fused reciprocal-rank score."""
 
     chunk_id: str
     article_id: str
@@ -50,9 +67,25 @@ class Hit:
     text: str
     start: int
     end: int
-    score: float  # fused
-    dense: float | None = None
-    bm25: float | None = None
+    score: float
+
+    @classmethod
+    def of(cls, found: NodeWithScore) -> Hit:
+        meta = found.node.metadata
+        return cls(chunk_id=found.node.node_id, article_id=meta["article_id"], title=meta["title"],
+                   date=meta["date"] or None, source=meta["source"], text=found.node.get_content(),
+                   start=meta["start"], end=meta["end"], score=float(found.score or 0.0))
+
+
+def chunk_nodes(index: Index, chunk_ids: list[str]) -> dict[str, TextNode]:
+    """{chunk id: its node}, text and fields read from the store of record; ids it lacks are left out."""
+    rows = index.chunk_rows(chunk_ids)
+    return {
+        chunk_id: TextNode(id_=chunk_id, text=row["text"], metadata={
+            "article_id": row["article_id"], "title": row["title"], "date": row["date"] or "",
+            "source": row["source"], "start": row["start"], "end": row["end"]})
+        for chunk_id, row in rows.items()
+    }
 
 
 def _to_chroma_where(filters: SearchFilter) -> dict[str, Any] | None:
@@ -71,26 +104,27 @@ def _to_chroma_where(filters: SearchFilter) -> dict[str, Any] | None:
 class DenseRetriever(BaseRetriever):
     """Nearest chunks by the query's embedding, from the index's Chroma store."""
 
-    def __init__(self, index: Index, embedder: Embedder, top_k: int, filters: SearchFilter = SearchFilter()) -> None:
+    def __init__(self, index: Index, embedder: Embedder, top_k: int) -> None:
         super().__init__()
-        self._index, self._embedder, self._top_k, self._filters = index, embedder, top_k, filters
+        self._index, self._embedder, self._top_k = index, embedder, top_k
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         vector = self._embedder.encode_query(query_bundle.query_str)
-        result = self._index.dense_query(vector.tolist(), self._top_k, _to_chroma_where(self._filters))
+        where = _to_chroma_where(_filters_of(query_bundle))
+        result = self._index.dense_query(vector.tolist(), self._top_k, where)
+        ids = [node.node_id for node in result.nodes or []]
+        nodes = chunk_nodes(self._index, ids)
         # llama-index reports exp(-distance); with cosine space that is exp(cos - 1)
-        return [
-            NodeWithScore(node=node, score=1.0 + math.log(max(similarity, 1e-12)))
-            for node, similarity in zip(result.nodes or [], result.similarities or [])
-        ]
+        return [NodeWithScore(node=nodes[i], score=1.0 + math.log(max(similarity, 1e-12)))
+                for i, similarity in zip(ids, result.similarities or []) if i in nodes]
 
 
 class ChineseBM25Retriever(BaseRetriever):
     """BM25 over the index's Chinese tokens (the tokenizer the index was built with)."""
 
-    def __init__(self, index: Index, top_k: int, filters: SearchFilter = SearchFilter()) -> None:
+    def __init__(self, index: Index, top_k: int) -> None:
         super().__init__()
-        self._index, self._top_k, self._filters = index, top_k, filters
+        self._index, self._top_k = index, top_k
         self._tokenize = get_tokenizer(index.tokenizer_name)
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
@@ -100,55 +134,41 @@ class ChineseBM25Retriever(BaseRetriever):
         tokens = self._tokenize(query_bundle.query_str)
         if bm25 is None or not tokens:
             return []
-        scores = bm25.get_scores(tokens, weight_mask=self._mask(ids) if self._filters.active else None)
+        filters = _filters_of(query_bundle)
+        scores = bm25.get_scores(tokens, weight_mask=self._mask(ids, filters) if filters.active else None)
         top = min(self._top_k, len(ids))
         best = np.argpartition(-scores, top - 1)[:top]
-        best = best[np.argsort(-scores[best])]
-        return [NodeWithScore(node=TextNode(id_=ids[i]), score=float(scores[i])) for i in best if scores[i] > 0]
+        best = [i for i in best[np.argsort(-scores[best])] if scores[i] > 0]
+        nodes = chunk_nodes(self._index, [ids[i] for i in best])
+        return [NodeWithScore(node=nodes[ids[i]], score=float(scores[i])) for i in best if ids[i] in nodes]
 
-    def _mask(self, ids: list[str]) -> np.ndarray:
+    def _mask(self, ids: list[str], filters: SearchFilter) -> np.ndarray:
         import numpy as np
 
         dates, sources = self._index.chunk_dates_and_sources(ids)
         mask = np.ones(len(ids), dtype=bool)
-        if self._filters.since:
-            mask &= dates >= date_number(self._filters.since)
-        if self._filters.until:
-            mask &= dates <= date_number(self._filters.until)
-        if self._filters.source:
-            mask &= sources == self._filters.source
+        if filters.since:
+            mask &= dates >= date_number(filters.since)
+        if filters.until:
+            mask &= dates <= date_number(filters.until)
+        if filters.source:
+            mask &= sources == filters.source
         return mask.astype("float32")
 
 
-def reciprocal_rank_fusion(rankings: list[list[str]], weights: list[float] | None = None,
-                           k: int = RRF_K) -> dict[str, float]:
-    """{id: sum over rankings of weight / (k + rank)}, rank from 1."""
-    fused: dict[str, float] = {}
-    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings)):
-        for rank, item in enumerate(ranking, start=1):
-            fused[item] = fused.get(item, 0.0) + weight / (k + rank)
-    return fused
+def hybrid_retriever(index: Index, embedder: Embedder, candidates: int = 30) -> QueryFusionRetriever:
+    """Dense + BM25, `candidates` each, fused by llama-index's reciprocal rank (k = 60, equal weights).
+
+    Example:
+        >>> hybrid_retriever(index, embedder).retrieve(SearchQuery("王宏伟提出了哪几点要求"))[0].node.metadata["title"]
+    """
+    return QueryFusionRetriever(
+        [DenseRetriever(index, embedder, candidates), ChineseBM25Retriever(index, candidates)],
+        mode="reciprocal_rerank", num_queries=1, similarity_top_k=2 * candidates, use_async=False,
+        llm=MockLLM(),  # one query: nothing is rewritten, and no LLM (nor llama-index's OpenAI default) is needed
+    )
 
 
-class HybridRetriever:
-    """Dense + BM25 candidates, fused by reciprocal rank, as `Hit`s with both raw scores."""
-
-    def __init__(self, index: Index, embedder: Embedder, candidates: int = 30, dense_weight: float = 1.0) -> None:
-        self.index, self.embedder, self.candidates, self.dense_weight = index, embedder, candidates, dense_weight
-
-    def search(self, query: str, k: int = 8, filters: SearchFilter = SearchFilter()) -> list[Hit]:
-        """The best `k` chunks for `query`, best first."""
-        bundle = QueryBundle(query_str=query)
-        dense = DenseRetriever(self.index, self.embedder, self.candidates, filters).retrieve(bundle)
-        sparse = ChineseBM25Retriever(self.index, self.candidates, filters).retrieve(bundle)
-        dense_scores = {n.node.node_id: float(n.score or 0.0) for n in dense}
-        bm25_scores = {n.node.node_id: float(n.score or 0.0) for n in sparse}
-        fused = reciprocal_rank_fusion([list(dense_scores), list(bm25_scores)], [self.dense_weight, 1.0])
-        best = sorted(fused, key=lambda chunk_id: -fused[chunk_id])[:k]
-        rows = self.index.chunk_rows(best)
-        return [
-            Hit(chunk_id=c, article_id=rows[c]["article_id"], title=rows[c]["title"], date=rows[c]["date"],
-                source=rows[c]["source"], text=rows[c]["text"], start=rows[c]["start"], end=rows[c]["end"],
-                score=fused[c], dense=dense_scores.get(c), bm25=bm25_scores.get(c))
-            for c in best if c in rows
-        ]
+def search(retriever: BaseRetriever, query: str, k: int = 8, filters: SearchFilter = SearchFilter()) -> list[Hit]:
+    """The best `k` chunks for `query`, best first, as `Hit`s."""
+    return [Hit.of(found) for found in retriever.retrieve(SearchQuery(query_str=query, filters=filters))[:k]]

@@ -1,7 +1,7 @@
 from dataclasses import replace
 
 from ingest.articles import date_from_name, split_document
-from ingest.read import Document
+from ingest.document import Document
 from tests.conftest import SAMPLE_FILE
 
 TITLES = [

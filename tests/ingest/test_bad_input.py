@@ -12,7 +12,7 @@ from ingest.clean import clean_text, is_heading
 from ingest.embed import Embedder
 from ingest.index import Index
 from ingest.pipeline import ingest_paths
-from ingest.read import Document
+from ingest.document import Document
 from tests.conftest import SAMPLE_FILE
 
 

@@ -3,7 +3,7 @@ from hypothesis import strategies as st
 
 from ingest.articles import split_document
 from ingest.chunk import chunk_article, sentence_spans
-from ingest.read import Document
+from ingest.document import Document
 from tests.conftest import SAMPLE_FILE
 
 

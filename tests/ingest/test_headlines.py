@@ -8,7 +8,8 @@ import pytest
 from ingest.articles import issue_date_of, split_document
 from ingest.clean import clean_text
 from ingest.headlines import split_plain
-from ingest.read import Document, read_file
+from ingest.document import Document
+from ingest.read import read_file
 
 ISSUES = Path(__file__).resolve().parents[2] / "eval" / "data" / "issues"
 HEADLINE_FILE = ISSUES / "2024-03-15_晚报.txt"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ingest.articles import split_document
-from ingest.read import Document
+from ingest.document import Document
 from ingest.tables import with_headers
 
 RAIN = "## 我市启动防汛应急响应\n\n本报讯 6月7日，各区县降水情况如下：\n\n区县\t降水量（毫米）\t较常年同期\n城关区  86.4  偏多三成\n北山区　143.5　偏多近一倍\n\n全市平均降水量98.3毫米。"

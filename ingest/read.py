@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ingest.document import Document, ReadResult
 from ingest.errors import IngestError
+from ingest.plausible import implausible
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".docx", ".pdf", ".jsonl")
 MAX_ISSUE_BYTES = 20 * 1024 * 1024  # one issue file; archives go through JSONL, which has no such limit
@@ -93,8 +94,7 @@ def _reject_control_chars(text: str, path: str) -> str:
 
 
 def _read_plain(path: Path) -> ReadResult:
-    text = decode_bytes(path.read_bytes(), str(path))
-    return ReadResult([Document(source=path.name, text=text)], [])
+    return _checked(path, decode_bytes(path.read_bytes(), str(path)))
 
 
 def _read_html(path: Path) -> ReadResult:
@@ -167,6 +167,8 @@ def _read_pdf(path: Path) -> ReadResult:
 def _checked(path: Path, text: str) -> ReadResult:
     if not strip_controls(text).strip():
         raise IngestError(str(path), "the file holds no text", "文件中没有文字")
+    if (reason := implausible(text)) is not None:
+        raise IngestError(str(path), f"the text does not read as language: {reason}", "文件内容不像正常文字（可能是乱码或随机字节）")
     return ReadResult([Document(source=path.name, text=text)], [])
 
 

@@ -23,7 +23,7 @@ from rag.extractive import Draft, cite_span, extractive_answer
 from rag.followup import condense
 from rag.llm import LLMAnswerer, LLMConfig
 from rag.question_limits import check_question
-from rag.relevance import asked_noun, missing_specific, names_asked, question_terms
+from rag.relevance import asked_noun, dated, missing_specific, names_asked, question_terms
 from rag.query_engine import NewsChatEngine, NewsQueryEngine
 from rag.retrieve import Hit, SearchFilter, SearchQuery, hybrid_retriever
 
@@ -143,7 +143,7 @@ class Engine:
             passages = "\n".join(c.text for c in draft.citations)
             asked = asked_noun(question)  # 「哪些企业」: the cited passages must speak of 企业
             if (draft.support >= self.config.min_support
-                    and not missing_specific(question_terms(question), cited.title + "\n" + cited.text)
+                    and not missing_specific(question_terms(question), dated(cited.title + "\n" + cited.text, cited.date))
                     and (asked is None or names_asked(asked, passages))):
                 return draft.answer, draft.citations, False
         return self._closest(contexts)

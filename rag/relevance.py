@@ -22,6 +22,7 @@ _QUESTION_WORDS = {
 _ASKING_CHARS = set("哪谁吗呢么啥")
 _MONTH_DAY = re.compile(r"\d{1,2}月\d{1,2}日")  # one fact, not two numbers
 _SPECIFIC = {"nr", "nrt", "nrfg", "ns", "nt", "nz", "eng", "j"}  # names, places, organisations, acronyms
+_SHORT_FORMS = {"j", "nt"}  # abbreviations and organisations: 人大常委会 is 人民代表大会常务委员会 in the text
 _CONTENT_PREFIXES = ("n", "v", "a", "l", "i", "m", "t", "s", "b", "f", "z")
 
 
@@ -32,6 +33,7 @@ class Term:
     word: str
     weight: float
     specific: bool
+    short_form: bool = False  # jieba tags it an abbreviation or organisation: it may stand for a longer name
 
 
 def tag_words(text: str) -> list[tuple[str, str]]:
@@ -41,6 +43,9 @@ def tag_words(text: str) -> list[tuple[str, str]]:
 
     jieba.setLogLevel(60)
     return [(pair.word, pair.flag) for pair in pseg.lcut(text)]
+
+
+_ABBREVIATION_GAP = 3  # characters skipped between two of an abbreviation's (代表 in 人[民代表]大会)
 
 
 @lru_cache(maxsize=2048)
@@ -57,13 +62,23 @@ def question_terms(question: str) -> tuple[Term, ...]:
             continue  # 几点 / 三个: counting words, not facts
         specific = flag in _SPECIFIC or any(ch.isdigit() for ch in word)
         weight = 3.0 if specific else 1.5 if flag.startswith("n") else 1.0
-        terms[word] = Term(word, weight, specific)
+        terms[word] = Term(word, weight, specific, flag in _SHORT_FORMS)
     return tuple(terms.values())
 
 
-def _found(term: str, text: str) -> float:
-    """1 when the word occurs; for a longer word, the share of its bigrams that occur."""
-    if term.lower() in text.lower():
+def _abbreviates(term: str, text: str) -> bool:
+    """Whether `term` is a Chinese abbreviation of words in `text`: its characters in order, each a few
+    characters after the last (人大常委会 in 人民代表大会常务委员会, 县委 is too short to tell)."""
+    if len(term) < 3 or not all("\u4e00" <= ch <= "\u9fff" for ch in term):
+        return False
+    gap = ".{0,%d}" % _ABBREVIATION_GAP
+    return re.search(gap.join(map(re.escape, term)), text) is not None
+
+
+def _found(term: str, text: str, short_form: bool = False) -> float:
+    """1 when the word occurs, or (for a short form) a longer name it abbreviates; else, for a longer
+    word, the share of its bigrams that occur."""
+    if term.lower() in text.lower() or (short_form and _abbreviates(term, text)):
         return 1.0
     if len(term) < 3:
         return 0.0
@@ -76,12 +91,21 @@ def coverage(terms: tuple[Term, ...], text: str) -> float:
     total = sum(t.weight for t in terms)
     if not total:
         return 1.0
-    return sum(t.weight * _found(t.word, text) for t in terms) / total
+    return sum(t.weight * _found(t.word, text, t.short_form) for t in terms) / total
+
+
+def dated(text: str, date: str | None) -> str:
+    """`text` with its article's date written out (2023年6月8日), so a year or day asked about that only
+    the issue date gives is found."""
+    if not date or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
+        return text
+    year, month, day = (int(part) for part in date.split("-"))
+    return f"{text}\n{year}年{month}月{day}日"
 
 
 def missing_specific(terms: tuple[Term, ...], text: str) -> list[str]:
     """Names, places and numbers of the question that `text` never mentions."""
-    return [t.word for t in terms if t.specific and _found(t.word, text) < 0.5]
+    return [t.word for t in terms if t.specific and _found(t.word, text, t.short_form) < 0.5]
 
 
 _WHO_IS = re.compile(r"([\u4e00-\u9fff]{2,})是谁")

@@ -9,10 +9,8 @@ import os
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: it reads this at import
 
-import contextlib
 import html
 import re
-import threading
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -21,56 +19,24 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
+from app_archive import Archive, archive_tab, archive_view, user_error
 from app_llm import llm_form
+from app_render import (GRADIO_LOCALES, GRADIO_WORDS, PAGE_CSS, PAGE_HEAD, SourceView, answer_html, related_note,
+                        sources_html)
 from rag.question_limits import MAX_QUESTION_CHARS
-from app_render import (PAGE_CSS, PAGE_HEAD, SourceView, answer_html, article_html, counts_markdown,
-                        example_questions, ingest_summary, sources_html, title_matches)
 from settings import env_default
 
 if TYPE_CHECKING:
     from rag.citations import Answer, Citation
     from rag.engine import Engine
     from rag.llm import LLMConfig
+    from rag.retrieve import SearchFilter
 
+__all__ = ["Archive", "build_app", "exposure_warning", "serve"]
 MAX_UPLOAD = "50mb"
+# gradio's own words (upload box, error badge, login form…) in Chinese whatever the browser's language
+GRADIO_ZH = gr.I18n(**{locale: GRADIO_WORDS for locale in GRADIO_LOCALES})
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_EXAMPLE_SCAN = 300  # articles read for example questions; enough, and bounded on big archives
-_LIST_MAX = 500  # rows of the article list: a year of broadcasts would swamp the browser
-
-
-class Archive:
-    """The index directory and its Engine, opened on first use (an empty archive has none yet)."""
-
-    def __init__(self, index_dir: Path, chroma_url: str | None = None, llm: LLMConfig | None = None) -> None:
-        self.index_dir = Path(index_dir)
-        self.chroma_url = chroma_url
-        self.llm = llm
-        self._engine: Engine | None = None
-        self._lock = threading.Lock()
-
-    def engine(self) -> Engine | None:
-        """The Engine, or None while no index exists."""
-        from ingest.errors import IndexMismatch
-        from rag.engine import Engine, EngineConfig
-
-        with self._lock:  # two first questions must not load the model twice
-            if self._engine is None and (self.index_dir / "articles.sqlite").exists():
-                try:
-                    self._engine = Engine(self.index_dir, EngineConfig(llm=self.llm), chroma_url=self.chroma_url)
-                except IndexMismatch as exc:
-                    raise gr.Error(f"档案库是用另一个向量模型建立的，无法直接使用：请删除 {self.index_dir} 后重新导入。（{exc}）") from exc
-            return self._engine
-
-    def articles(self) -> list[Any]:
-        """StoredArticle rows, newest first; [] for an empty archive."""
-        engine = self.engine()
-        return engine.index.list_articles() if engine else []
-
-    def counts(self) -> dict[str, Any]:
-        engine = self.engine()
-        if engine is None:
-            return {"articles": 0, "sources": 0, "chunks": 0, "first_date": None, "last_date": None}
-        return engine.index.counts()
 
 
 # ---- chat ----------------------------------------------------------------------------------------
@@ -83,7 +49,22 @@ def _checked_date(value: str, label: str) -> str | None:
             return date.fromisoformat(value).isoformat()
     except ValueError:
         pass
-    raise gr.Error(f"{label}须为 YYYY-MM-DD 格式的日期，例如 2023-01-31。")
+    raise user_error(f"{label}须为 YYYY-MM-DD 格式的日期，例如 2023-01-31。")
+
+
+def _checked_inputs(message: str, since: str, until: str) -> tuple[str, SearchFilter]:
+    """(the question, the date filter), or a Chinese gr.Error naming what to fix."""
+    from rag.question_limits import QuestionRejected, check_question
+    from rag.retrieve import SearchFilter
+
+    try:
+        question = check_question(message or "")
+    except QuestionRejected as exc:
+        raise user_error(f"{exc.reason_zh}。") from None
+    filters = SearchFilter(_checked_date(since, "起始日期"), _checked_date(until, "截止日期"))
+    if filters.since and filters.until and filters.since > filters.until:
+        raise user_error("起始日期不能晚于截止日期。")
+    return question, filters
 
 
 def _source_views(archive: Archive, citations: list[Citation]) -> list[SourceView]:
@@ -102,16 +83,7 @@ def _chat(archive: Archive, message: str, chat: list[dict[str, str]], asked: lis
           until: str, llm: LLMConfig | None | EllipsisType = ...) -> Iterator[tuple[Any, ...]]:
     """Stream one answer: the growing text, then the final answer with its sources.
     `llm` is the session's choice in the page's LLM form (...: the server's configuration)."""
-    from rag.question_limits import QuestionRejected, check_question
-    from rag.retrieve import SearchFilter
-
-    try:
-        question = check_question(message or "")
-    except QuestionRejected as exc:
-        raise gr.Error(f"{exc.reason_zh}。") from None
-    filters = SearchFilter(_checked_date(since, "起始日期"), _checked_date(until, "截止日期"))
-    if filters.since and filters.until and filters.since > filters.until:
-        raise gr.Error("起始日期不能晚于截止日期。")
+    question, filters = _checked_inputs(message, since, until)
     engine = archive.engine()
     turn = len(asked) + 1
     chat = [*chat, {"role": "user", "content": html.escape(question)}, {"role": "assistant", "content": "……"}]
@@ -125,8 +97,16 @@ def _chat(archive: Archive, message: str, chat: list[dict[str, str]], asked: lis
             chat[-1] = {"role": "assistant", "content": answer_html(piece, turn)}
             yield chat, asked, gr.skip(), ""
             continue
-        chat[-1] = {"role": "assistant", "content": answer_html(piece.answer, turn)}
-        yield chat, [*asked, question], sources_html(_source_views(archive, piece.citations), turn), _note(piece)
+        chat[-1] = {"role": "assistant", "content": _final_html(piece, turn)}
+        views = _source_views(archive, piece.citations)
+        yield chat, [*asked, question], sources_html(views, turn, related=piece.no_answer), _note(piece)
+
+
+def _final_html(answer: Answer, turn: int) -> str:
+    """The answer; a refusal says where its closest passages are, without citing them as evidence."""
+    if answer.no_answer:
+        return html.escape(answer.answer) + (related_note(len(answer.citations)) if answer.citations else "")
+    return answer_html(answer.answer, turn)
 
 
 def _stream_or_explain(engine: Engine, question: str, asked: list[str], filters: Any,
@@ -137,81 +117,13 @@ def _stream_or_explain(engine: Engine, question: str, asked: list[str], filters:
     try:
         yield from engine.stream(question, asked, filters, llm)
     except StoreUnavailable as exc:
-        raise gr.Error(f"向量库服务暂时无法连接，请稍后再试。（{exc.where}）") from exc
+        raise user_error(f"向量库服务暂时无法连接，请稍后再试。（{exc.where}）") from exc
 
 
 def _note(answer: Answer) -> str:
     """How the question was read (follow-ups) and the engine's notice (e.g. an LLM fallback), escaped."""
     parts = [f"按上下文理解为：{answer.condensed_question}" if answer.condensed_question else "", answer.notice or ""]
     return html.escape("　".join(p for p in parts if p))
-
-
-# ---- archive -------------------------------------------------------------------------------------
-def _article_rows(archive: Archive, query: str) -> list[list[Any]]:
-    return [
-        [s.article.title, s.article.date or s.article.meta.get("date_text") or "", s.chunks, s.article.source,
-         s.article.id]
-        for s in archive.articles() if title_matches(s.article.title, query or "")
-    ]
-
-
-def _article_choices(rows: list[list[Any]]) -> list[tuple[str, str]]:
-    return [(f"{row[0]}（{row[1] or '无日期'}）", row[4]) for row in rows]
-
-
-def _archive_view(archive: Archive, query: str) -> tuple[Any, ...]:
-    rows = _article_rows(archive, query)
-    summary = counts_markdown(archive.counts())
-    if len(rows) > _LIST_MAX:
-        summary += f"\n\n标题匹配 {len(rows)} 篇，列表只显示前 {_LIST_MAX} 篇：请用标题搜索缩小范围。"
-    rows = rows[:_LIST_MAX]
-    return summary, rows, gr.update(choices=_article_choices(rows), value=None)
-
-
-def _show_article(archive: Archive, article_id: str | None) -> str:
-    engine = archive.engine()
-    article = engine.index.get_article(article_id) if engine and article_id else None
-    if article is None:
-        return ""
-    return article_html(article.title, article.date or article.meta.get("date_text") or "", article.source,
-                        article.text)
-
-
-def _upload(archive: Archive, files: list[str] | None, query: str, progress: gr.Progress) -> tuple[Any, ...]:
-    """Ingest the uploaded files into the archive; the same pipeline as `newsqa ingest`."""
-    from ingest.errors import IndexBusy, IndexMismatch
-    from ingest.pipeline import IngestConfig, ingest_paths
-
-    if not files:
-        raise gr.Error("请先选择要导入的文件。")
-    engine = archive.engine()
-
-    def report_progress(done: int, total: int, what: str) -> None:
-        progress((done, total), desc="正在向量化并写入索引", unit="块")
-
-    progress(0, desc="正在读取文件")
-    try:
-        # gradio keeps each upload in a folder named by its content: a corrected issue is the same source by name
-        config = IngestConfig(chroma_url=archive.chroma_url, source_key="name")
-        report = ingest_paths([str(f) for f in files], archive.index_dir, config,
-                              progress=report_progress, embedder=engine.embedder if engine else None)
-    except IndexBusy:
-        raise gr.Error("另一个导入正在进行，请稍后再试。") from None
-    except IndexMismatch as exc:
-        raise gr.Error(f"索引与当前模型不匹配，无法导入：{exc}") from None
-    finally:
-        _remove_uploads(files)
-    return (ingest_summary(report), None, *_archive_view(archive, query))
-
-
-def _remove_uploads(files: list[str]) -> None:
-    """Delete gradio's copies of the uploads (and their content-named folders once empty): the
-    articles are in the index now, and the temp folder must not keep every uploaded file forever."""
-    for name in files:
-        path = Path(name)
-        path.unlink(missing_ok=True)
-        with contextlib.suppress(OSError):  # not empty, or already gone
-            path.parent.rmdir()
 
 
 # ---- eval ----------------------------------------------------------------------------------------
@@ -233,7 +145,8 @@ def _run_eval(archive: Archive, name: str | None, uploads: list[str] | None, pro
 
 
 # ---- page ----------------------------------------------------------------------------------------
-def _chat_tab(archive: Archive, examples: list[str]) -> None:
+def _chat_tab(archive: Archive) -> gr.Dataset:
+    """The 问答 tab; returns its example questions, which an upload refreshes."""
     asked = gr.State([])  # the raw earlier questions: the chat shows them escaped
     with gr.Row():
         with gr.Column(scale=3):
@@ -241,57 +154,38 @@ def _chat_tab(archive: Archive, examples: list[str]) -> None:
             note = gr.Markdown(elem_id="note")
             with gr.Row():
                 message = gr.Textbox(placeholder=f"请输入问题（不超过 {MAX_QUESTION_CHARS} 字），例如：某人提出了哪几点要求？",
-                                     show_label=False, scale=5, elem_id="question", max_length=MAX_QUESTION_CHARS)
+                                     label="问题", show_label=False, scale=5, elem_id="question", max_length=MAX_QUESTION_CHARS)
                 send = gr.Button("提问", variant="primary", scale=1, elem_id="ask")
             with gr.Row():
                 since = gr.Textbox(label="起始日期（YYYY-MM-DD，可空）", elem_id="since")
                 until = gr.Textbox(label="截止日期（YYYY-MM-DD，可空）", elem_id="until")
                 clear = gr.Button("清空对话", scale=0)
-            if examples:
-                gr.Examples(examples=[[q] for q in examples], inputs=[message], label="示例问题（取自当前档案）")
+            questions = archive.examples()
+            examples = gr.Dataset(components=[message], samples=[[q] for q in questions], label="示例问题（取自当前档案）",
+                                  visible=bool(questions), elem_id="examples")
         with gr.Column(scale=2):
             gr.Markdown("### 引用来源")
             sources = gr.HTML(elem_id="sources", max_height=760, js_on_load=None)
 
     llm = llm_form(archive)
 
+    def check(text: str, start: str, end: str) -> None:
+        _checked_inputs(text, start, end)
+
     def ask(text: str, chat: list[dict[str, str]], earlier: list[str], start: str, end: str,
             chosen: LLMConfig | None) -> Iterator[tuple[Any, ...]]:
         yield from _chat(archive, text, chat, earlier, start, end, chosen)
 
     outputs = [chatbot, asked, sources, note]
-    for trigger in (send.click, message.submit):  # llm is session state: not an input of the /ask API
-        trigger(ask, [message, chatbot, asked, since, until, llm], outputs).then(lambda: "", None, message)
-    clear.click(lambda: ([], [], "", ""), None, outputs)
-
-
-def _archive_tab(archive: Archive) -> tuple[list[Any], gr.Textbox]:
-    from ingest.read import SUPPORTED_SUFFIXES
-
-    counts = gr.Markdown(elem_id="counts")
-    with gr.Row():
-        with gr.Column(scale=3):
-            query = gr.Textbox(label="按标题搜索", elem_id="title-search")
-            table = gr.Dataframe(headers=["标题", "日期", "段落块", "来源", "编号"], interactive=False, wrap=True,
-                                 column_widths=["40%", "12%", "10%", "22%", "16%"],
-                                 elem_id="articles")
-            pick = gr.Dropdown(label="查看文章全文", choices=[], elem_id="pick")
-            article = gr.HTML(elem_id="article", js_on_load=None)
-        with gr.Column(scale=2):
-            files = gr.File(label="导入报纸文件（txt / md / html / docx / pdf / jsonl，单个文件不超过 50MB）",
-                            file_count="multiple", file_types=list(SUPPORTED_SUFFIXES), elem_id="upload")
-            start = gr.Button("导入", variant="primary", elem_id="ingest")
-            result = gr.Markdown(elem_id="ingest-result")
-
-    def upload(paths: list[str] | None, text: str, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
-        return _upload(archive, paths, text, progress)
-
-    view = [counts, table, pick]
-    query.change(lambda text: _archive_view(archive, text), query, view)
-    pick.change(lambda article_id: _show_article(archive, article_id), pick, article)
-    # ingest is single-writer: one upload at a time, whatever the page's concurrency
-    start.click(upload, [files, query], [result, files, *view], concurrency_limit=1, concurrency_id="ingest")
-    return view, query
+    for trigger in (send.click, message.submit):
+        # checked first, with no outputs: a bad date is a toast, and the conversation and question stay as they were
+        checked = trigger(check, [message, since, until], None, show_progress="hidden", api_visibility="private")
+        # llm is session state: not an input of the /ask API; the answer streams in place of a progress overlay
+        answered = checked.success(ask, [message, chatbot, asked, since, until, llm], outputs, show_progress="hidden")
+        answered.then(lambda: "", None, message, show_progress="hidden")
+    examples.click(lambda sample: sample[0], examples, message, show_progress="hidden", api_visibility="private")
+    clear.click(lambda: ([], [], "", ""), None, outputs, show_progress="hidden")
+    return examples
 
 
 def _eval_tab(archive: Archive) -> None:
@@ -321,29 +215,28 @@ def _eval_tab(archive: Archive) -> None:
     def evaluate(chosen: str | None, files: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
         return _run_eval(archive, chosen, files, progress)
 
-    uploads.change(upload_note, uploads, status)  # also when a file is removed
+    uploads.change(upload_note, uploads, status, show_progress="hidden")  # also when a file is removed
+    # the progress shows on the status line only, not as one overlay per output
     run.click(evaluate, [name, uploads], [status, table, changes, uncovered, chart, failed],
-              concurrency_limit=1, concurrency_id="eval")
+              concurrency_limit=1, concurrency_id="eval", show_progress_on=[status])
 
 
 def build_app(index_dir: Path, chroma_url: str | None = None, llm: LLMConfig | None = None) -> gr.Blocks:
     """The page over the index at `index_dir` (which may not exist yet: upload creates it).
 
     Example:
-        >>> build_app(Path("data/index")).queue(default_concurrency_limit=4).launch()
+        >>> build_app(Path("data/index")).queue(default_concurrency_limit=4).launch(i18n=GRADIO_ZH)
     """
     archive = Archive(index_dir, chroma_url, llm)
-    stored = archive.articles()[:_EXAMPLE_SCAN]
-    examples = example_questions((s.article.title, s.article.text) for s in stored)
     with gr.Blocks(title="报纸档案问答", analytics_enabled=False) as page:
         gr.Markdown("## 报纸档案问答\n提问后，回答中的 [n] 指向右侧引用来源；点击可查看出处原文。")
         with gr.Tab("问答", id="chat-tab"):
-            _chat_tab(archive, examples)
+            examples = _chat_tab(archive)
         with gr.Tab("档案库", id="archive-tab"):
-            view, query = _archive_tab(archive)
+            view, query = archive_tab(archive, examples)
         with gr.Tab("评测", id="eval-tab"):
             _eval_tab(archive)
-        page.load(lambda text: _archive_view(archive, text), query, view)
+        page.load(lambda text: archive_view(archive, text), query, view, show_progress="hidden")
     return page
 
 
@@ -373,7 +266,10 @@ def serve(index_dir: Path, host: str | None = None, port: int | None = None, chr
         server_name=host or "127.0.0.1", server_port=port, auth=(user, password) if user and password else None,
         auth_message="请登录报纸档案问答。", max_file_size=MAX_UPLOAD, allowed_paths=[],
         blocked_paths=[str(Path(index_dir).resolve())], css=PAGE_CSS, head=PAGE_HEAD, footer_links=[],
+        i18n=GRADIO_ZH, quiet=True, prevent_thread_lock=True,  # quiet: no "set share=True" advice for a local tool
     )
+    print(f"newsqa: the chat page is on {page.local_url} (Ctrl+C stops it)", flush=True)
+    page.block_thread()
 
 
 if __name__ == "__main__":

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
+from app_archive import Archive, user_error
+
 if TYPE_CHECKING:
-    from app import Archive
     from rag.llm import LLMConfig
 
 
@@ -24,9 +25,9 @@ def llm_from_form(archive: Archive, base_url: str, model: str, api_key: str, tim
     if not base_url:
         return None
     if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", base_url):
-        raise gr.Error("大模型地址须以 http:// 或 https:// 开头，例如 http://127.0.0.1:8080/v1。")
+        raise user_error("大模型地址须以 http:// 或 https:// 开头，例如 http://127.0.0.1:8080/v1。")
     if not timeout or timeout <= 0:
-        raise gr.Error("超时须为正数（秒）。")
+        raise user_error("超时须为正数（秒）。")
     key = (api_key or "").strip() or None
     if key is None and archive.llm is not None and archive.llm.base_url == base_url:
         key = archive.llm.api_key
@@ -34,7 +35,7 @@ def llm_from_form(archive: Archive, base_url: str, model: str, api_key: str, tim
     try:
         load_llm(config)
     except ImportError as exc:
-        raise gr.Error(f"服务器未安装大模型支持：{exc}") from exc
+        raise user_error(f"服务器未安装大模型支持：{exc}") from exc
     return config
 
 
@@ -69,5 +70,6 @@ def llm_form(archive: Archive) -> gr.State:
         config = llm_from_form(archive, url, name, key, seconds)
         return config, llm_status(config)
 
-    apply.click(chosen, [base_url, model, api_key, timeout], [llm, status], api_visibility="private")
+    apply.click(chosen, [base_url, model, api_key, timeout], [llm, status], api_visibility="private",
+                show_progress="hidden")
     return llm

@@ -3,6 +3,7 @@ remove(): take a source or one article out of the index."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -22,6 +23,26 @@ Progress = Callable[[int, int, str], None]
 Todo = list[tuple[Article, list[Chunk], list[list[str]]]]  # (article, its chunks, their BM25 tokens)
 
 
+@dataclass
+class IngestWatch:
+    """Lets another thread follow a running ingest and stop it (the page's 取消 button): `cancel`
+    is checked between files and between batches; the counts are updated as the run goes."""
+
+    cancel: threading.Event = field(default_factory=threading.Event)
+    files_read: int = 0
+    articles_total: int = 0  # new or changed articles to write
+    articles_done: int = 0  # of those, committed
+
+
+class IngestCancelled(Exception):
+    """The run was cancelled through its IngestWatch; `report` counts what was committed and kept
+    (whole batches, with BM25 brought up to them); nothing was removed."""
+
+    def __init__(self, report: IngestReport) -> None:
+        super().__init__(f"ingest cancelled; kept {report.articles_added + report.articles_replaced} articles")
+        self.report = report
+
+
 @dataclass(frozen=True)
 class IngestConfig:
     """Knobs of one ingest run."""
@@ -34,6 +55,7 @@ class IngestConfig:
     lock_wait_seconds: float = 0.0
     batch_chunks: int = 256  # chunks per embedding call and per store transaction
     source_key: str = "path"  # how files are told apart (ingest.read.key_function); "name" for page uploads
+    watch: IngestWatch | None = field(default=None, compare=False)  # follow or cancel the run from another thread
 
 
 @dataclass
@@ -68,16 +90,20 @@ class IngestReport:
 
 
 def collect_articles(
-    paths: list[str], issue_date: str | None, report: IngestReport, scheme: str = "path"
+    paths: list[str], issue_date: str | None, report: IngestReport, scheme: str = "path",
+    watch: IngestWatch | None = None,
 ) -> tuple[list[Article], set[str]]:
     """Every article in the inputs, in input order, and the keys of the sources read without any
-    problem (only those may lose stored articles); per-file problems go into the report."""
+    problem (only those may lose stored articles); per-file problems go into the report. A
+    cancelled `watch` stops the reading before the next file."""
     key_of = key_function(scheme)
     articles: list[Article] = []
     complete: set[str] = set()
     first_seen: dict[str, str] = {}
     key_paths: dict[str, Path] = {}
     for item in expand_paths(paths):
+        if watch is not None and watch.cancel.is_set():
+            break
         if isinstance(item, IngestError):
             report.add_error(item)
             continue
@@ -87,6 +113,9 @@ def collect_articles(
         except IngestError as error:
             report.add_error(error)
             continue
+        finally:
+            if watch is not None:
+                watch.files_read = report.files
         key = key_of(item)
         if key_paths.setdefault(key, item) != item:  # only by name: two uploads called 01.txt
             report.add_error(IngestError(str(item), f"another input of this run is the same source {key!r}; ingest it on its own",
@@ -147,30 +176,52 @@ def ingest_paths(
         ValueError: `config.date` is not a date, or `config.source_key` no known scheme.
         IndexMismatch: the index was built with another model.
         IndexBusy: another ingest holds the index.
+        IngestCancelled: `config.watch` was cancelled; the batches committed before are kept.
     """
     started = time.perf_counter()
     if config.date and not normalise_date(config.date):
         raise ValueError("--date must be YYYY-MM-DD")
     report = IngestReport()
-    articles, complete = collect_articles(paths, normalise_date(config.date), report, config.source_key)
+    watch = config.watch
+    articles, complete = collect_articles(paths, normalise_date(config.date), report, config.source_key, watch)
+    if watch is not None and watch.cancel.is_set():  # while reading: nothing written yet
+        raise IngestCancelled(report)
     index = Index(index_dir, config.chroma_url)
     # no --model: keep the model the index was built with, so a re-ingest never mixes two
     embedder = embedder or load_embedder(config.model or index.info().get("model"))
     report.runtime = embedder.runtime
-    with index.writing(config.lock_wait_seconds):
-        index.check_model(embedder, config.tokenizer)
-        todo, stale = _plan(index, articles, complete, report, config)
-        embed_before = getattr(getattr(embedder, "timer", None), "seconds", 0.0)
-        _embed_in_batches(index, embedder, todo, config.batch_chunks, progress)
-        report.chunks_added = sum(len(chunks) for _, chunks, _ in todo)
-        # deleted after the new versions are stored: a reader never misses a corrected article
-        index.delete_articles(stale)
-        if todo or stale:
-            index.sync_bm25()
-        report.embed_seconds = getattr(getattr(embedder, "timer", None), "seconds", 0.0) - embed_before
-    index.close()
+    cancelled = False
+    try:
+        with index.writing(config.lock_wait_seconds):
+            index.check_model(embedder, config.tokenizer)
+            todo, stale = _plan(index, articles, complete, report, config)
+            if watch is not None:
+                watch.articles_total = len(todo)
+            embed_before = getattr(getattr(embedder, "timer", None), "seconds", 0.0)
+            committed = _embed_in_batches(index, embedder, todo, config.batch_chunks, progress, watch)
+            cancelled = committed < len(todo)
+            if cancelled:  # keep what was committed, remove nothing: the run did not see its sources through
+                report, todo, stale = _kept(report, todo, committed), todo[:committed], []
+            report.chunks_added = sum(len(chunks) for _, chunks, _ in todo)
+            # deleted after the new versions are stored: a reader never misses a corrected article
+            index.delete_articles(stale)
+            if todo or stale:
+                index.sync_bm25()
+            report.embed_seconds = getattr(getattr(embedder, "timer", None), "seconds", 0.0) - embed_before
+    finally:
+        index.close()
     report.seconds = time.perf_counter() - started
+    if cancelled:
+        raise IngestCancelled(report)
     return report
+
+
+def _kept(report: IngestReport, todo: Todo, committed: int) -> IngestReport:
+    """`report` of a cancelled run, counting only the first `committed` articles of `todo`."""
+    kept = {article.id for article, _, _ in todo[:committed]}
+    added = [i for i in report.added_ids if i in kept]
+    return replace(report, articles_added=len(added), articles_replaced=len(kept) - len(added), articles_removed=0,
+                   added_ids=added)
 
 
 def _plan(index: Index, articles: list[Article], complete: set[str], report: IngestReport,
@@ -230,22 +281,30 @@ def _predecessors(articles: list[Article], sources: dict[str, tuple[str, str | N
     return found
 
 
-def _embed_in_batches(index: Index, embedder: Embedder, todo: Todo, batch_size: int, progress: Progress | None) -> None:
+def _embed_in_batches(index: Index, embedder: Embedder, todo: Todo, batch_size: int, progress: Progress | None,
+                      watch: IngestWatch | None = None) -> int:
     """Embed and store about `batch_size` chunks at a time; each batch is committed on its own,
-    so a crash loses at most the batch in flight."""
+    so a crash loses at most the batch in flight. A cancelled `watch` stops before the next batch.
+    Returns how many articles of `todo` were committed (all of them unless cancelled)."""
     total = sum(len(chunks) for _, chunks, _ in todo)
-    done = 0
+    done = committed = 0
     batch: Todo = []
     batch_chunks = 0
     for position, item in enumerate(todo):
         batch.append(item)
         batch_chunks += len(item[1])
         if batch_chunks >= batch_size or position == len(todo) - 1:
+            if watch is not None and watch.cancel.is_set():
+                return committed
             _store_batch(index, embedder, batch)
             done += batch_chunks
+            committed = position + 1
             batch, batch_chunks = [], 0
+            if watch is not None:
+                watch.articles_done = committed
             if progress:
                 progress(done, total, item[0].title)
+    return committed
 
 
 def remove(target: str, index_dir: Path, chroma_url: str | None = None, wait_seconds: float = 0.0) -> list[Article]:

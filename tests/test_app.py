@@ -25,7 +25,7 @@ import pytest
 
 import app
 import app_llm
-from app_render import SourceView, answer_html, example_questions, highlight, sources_html
+from app_render import SourceView, answer_html, example_questions, highlight, related_note, sources_html
 from tests.conftest import SAMPLE_FILE as SAMPLE_ISSUE
 from tests.conftest import free_port
 
@@ -64,6 +64,17 @@ def test_sources_html_escapes_titles_and_opens_the_whole_article() -> None:
     assert "<script>" not in page and page.count("&lt;script&gt;window.__pwned=1&lt;/script&gt;") == 3
     assert page.count("<mark>一、扛起政治责任。</mark>") == 2  # in the passage and in the whole article
     assert 'id="src-3-1"' in page and "查看全文" in page
+
+
+def test_refusal_passages_are_shown_as_related_not_as_evidence() -> None:
+    article = "导语。提出三点要求,一、扛起政治责任。"
+    views = [SourceView(n, f"标题{n}", "", "a.txt", article, (3, 9), article, (3, 9)) for n in (1, 2)]
+    page = sources_html(views, turn=1, related=True)
+    assert page.startswith('<div class="related-head">可能相关的段落（未必回答问题）</div>')
+    assert "<mark>" not in page and page.count('class="source-card related"') == 2
+    assert "[1]" not in page and "相关段落 1" in page  # not numbered like citations
+    assert "<mark>" in sources_html(views, turn=1)  # an answer's sources keep their highlight
+    assert "可能相关的段落" in related_note(2) and "[" not in related_note(2)
 
 
 def test_answer_html_links_complete_markers_only() -> None:
@@ -216,8 +227,8 @@ def test_chat_answers_with_highlighted_sources(page: Any, tmp_path: Path) -> Non
         assert requirement in answer
     assert "<mark>" in sources and page.locator("#chat a.cite").count() >= 3
     page.screenshot(path=str(tmp_path / "chat.png"))
-    (ROOT / "docs").mkdir(exist_ok=True)
-    shutil.copy(tmp_path / "chat.png", ROOT / "docs" / "screenshot-chat.png")
+    if os.environ.get("NEWSQA_UPDATE_DOCS_SCREENSHOT") == "1":  # README's picture: remade only when asked
+        shutil.copy(tmp_path / "chat.png", ROOT / "docs" / "screenshot-chat.png")
     page.locator("#chat a.cite").nth(2).click()  # a [n] opens its source's whole article
     assert page.locator("#sources details[open] .article-text mark").count() == 1
     page.wait_for_timeout(800)  # the smooth scroll settles before the picture

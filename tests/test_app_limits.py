@@ -2,9 +2,9 @@
 network without a login warns loudly, and uploads do not stay in the temp folder after ingest."""
 
 from pathlib import Path
-from typing import Any
 
-from app import Archive, _upload, exposure_warning
+from app import exposure_warning
+from app_archive import Archive, ingest_uploads
 from app_render import answer_html
 from ingest.embed import Embedder
 
@@ -28,10 +28,6 @@ def test_uploads_are_removed_after_ingest(tmp_path: Path, embedder: Embedder) ->
     upload = folder / "issue.txt"
     upload.write_text("# 县里召开会议\n\n本报讯 县里召开春耕生产会议，部署春耕工作。\n", encoding="utf-8")
     archive = Archive(tmp_path / "index")
-
-    def progress(*_args: Any, **_kwargs: Any) -> None:
-        return None
-
-    summary = _upload(archive, [str(upload)], "", progress)[0]  # type: ignore[arg-type]
-    assert "新增文章 1 篇" in summary
+    *_, final = ingest_uploads(archive, [str(upload)], "", "session")
+    assert "新增文章 1 篇" in final[0]
     assert not upload.exists() and not folder.exists()

@@ -7,9 +7,9 @@ all=false
 if [ "${1:-}" = "--all" ] || [ "${CI:-}" = "true" ]; then all=true; fi
 
 if $all; then
-  bash scripts/setup.sh "test,llm,llm-server"   # llama-cpp-python compiles llama.cpp: minutes, once per machine
+  bash scripts/setup.sh "test,llm-server"   # llama-cpp-python compiles llama.cpp: minutes, once per machine
 else
-  bash scripts/setup.sh "test,llm"
+  bash scripts/setup.sh "test"
 fi
 if $all && [ ! -x /usr/bin/chromium ]; then
   # the browser tests drive Debian's Chromium (Playwright's own browser download is not reachable)

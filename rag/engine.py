@@ -20,7 +20,7 @@ from ingest.index import Index
 from rag.citations import Answer, Citation, Retrieved
 from rag.context import ArticleContext, ArticleWidener, contexts_of
 from rag.extractive import Draft, cite_span, extractive_answer
-from rag.followup import condense
+from rag.followup import HISTORY_NEEDED, condense, needs_history
 from rag.llm import LLMAnswerer, LLMConfig
 from rag.question_limits import check_question
 from rag.relevance import asked_noun, dated, missing_specific, names_asked, question_terms
@@ -111,6 +111,10 @@ class Engine:
                 llm: LLMAnswerer | None, stream: bool) -> Iterator[str | Answer]:
         question = check_question(question)  # every caller: empty, emoji-only or overlong questions are refused
         started = time.perf_counter()
+        if not history and needs_history(question):  # 「第二点是什么」 as a first question: ask back, never guess
+            yield Answer(question=question, answer=HISTORY_NEEDED, no_answer=True, citations=[], retrieved=[],
+                         timings_ms={"total": _ms(time.perf_counter() - started)})
+            return
         standalone = self.condense(question, history, llm)
         query = SearchQuery(query_str=standalone, filters=filters)
         found = self.retriever.retrieve(query)[: k or self.config.k]

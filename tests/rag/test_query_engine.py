@@ -64,3 +64,10 @@ def test_filters_travel_with_the_query_through_one_retriever(sample_index: Path,
     unfiltered = search(engine.retriever, "王宏伟", k=8)
     assert unfiltered
     assert search(engine.retriever, "王宏伟", k=8, filters=SearchFilter(source="elsewhere.txt")) == []
+
+
+def test_a_follow_up_asked_first_is_asked_back_not_answered(sample_index: Path, embedder: Embedder) -> None:
+    engine = Engine(sample_index, embedder=embedder)
+    first = engine.ask("第二点是什么")
+    assert first.no_answer and not first.citations and "前面问过" in first.answer
+    assert not engine.ask("第二点是什么", history=["王宏伟提出了哪几点要求"]).no_answer

@@ -1,7 +1,8 @@
 """User-visible settings: one (name, environment variable, default, help) table.
 
-It feeds the CLI's `--help`, the README and the page; tests/test_settings.py checks they agree.
-Each variable is read here and only here, and only the edges (cli.py, app.py) call these.
+The CLI's options are made from it (click reads each variable through `envvar=`; cli_common.py), the
+README's table is made from those options (cli_docs.py, cog), and the page reads the same variables
+through `env_default`. Only the edges (cli*.py, app*.py) use it.
 """
 
 from __future__ import annotations
@@ -33,26 +34,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("auth-user", "NEWSQA_AUTH_USER", None, "user name for the chat page's login (login is off when unset)"),
     Setting("auth-password", "NEWSQA_AUTH_PASSWORD", None, "password for the chat page's login"),
 )
-_BY_NAME = {s.name: s for s in SETTINGS}
+SETTING = {s.name: s for s in SETTINGS}  # by flag name
 
 
 def env_default(name: str) -> str | None:
     """The value of setting `name`: its environment variable, else its default."""
-    setting = _BY_NAME[name]
+    setting = SETTING[name]
     return os.environ.get(setting.env) or setting.default
-
-
-def env_help(name: str) -> str:
-    """Help text of setting `name`, naming its environment variable."""
-    setting = _BY_NAME[name]
-    default = f"; default {setting.default}" if setting.default else ""
-    return f"{setting.help} (env {setting.env}{default})"
-
-
-def markdown_table() -> str:
-    """The README's settings table, made from SETTINGS so the two cannot drift."""
-    rows = ["| flag | environment | default | meaning |", "| --- | --- | --- | --- |"]
-    for s in SETTINGS:
-        default = f"`{s.default}`" if s.default else ""
-        rows.append(f"| `--{s.name}` | `{s.env}` | {default} | {s.help} |")
-    return "\n".join(rows)

@@ -124,7 +124,7 @@ def _steps(index_dir: Path, question: str) -> dict[str, float]:
     lap("load BM25")
     engine.ask(question)
     lap("answer, all loaded")
-    gc.freeze()  # as `newsqa ask` ends (cli._quick_exit freezes at exit): no collection of every object
+    gc.freeze()  # as `newsqa ask` ends (cli_common.quick_exit freezes at exit): no collection of every object
     return steps
 
 

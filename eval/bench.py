@@ -80,6 +80,7 @@ class SizeFigures:
     hybrid_ingest_seconds: float | None = None  # on top of the plain peer's: tokens and BM25 arrays
     load: dict[str, float] = field(default_factory=dict)  # 1-minute load average during ingest and start-up
     sides: dict[str, SideRun] = field(default_factory=dict)
+    cold_steps: dict[str, float] = field(default_factory=dict)  # where one cold `ask` spends its seconds
 
 
 @dataclass
@@ -199,6 +200,7 @@ def _ingest_size(new: list[dict[str, Any]], index_dir: Path, work_dir: Path, ear
 def _start_and_memory(figures: SizeFigures, index_dir: Path, questions: list[str], say: Callable[[str], None]) -> None:
     """newsqa's cold `ask` (median of three) and the chat server's peak memory."""
     figures.cold_start_seconds = statistics.median(newsqa.cold_start(index_dir, questions[0]) for _ in range(3))
+    figures.cold_steps = newsqa.cold_breakdown(index_dir, questions[0])
     say("bench: the chat server's memory")
     figures.server_rss_mb = newsqa.server_rss(index_dir, questions[:SERVER_QUESTIONS])
 

@@ -126,6 +126,10 @@ def _sizes(results: list[SizeFigures]) -> list[str]:
                       f"{r.embed_seconds / r.ingest_seconds:.1%}", r.index_mb, round(r.ingest_rss_mb),
                       r.cold_start_seconds, round(r.server_rss_mb), cores(SideRun(0.0, {}, 0.0, r.load))]
                      for r in results])
+    if any(r.cold_steps for r in results):
+        lines += ["", "## Where a cold `ask` spends its time (one run per size, seconds)", ""]
+        steps = list(dict.fromkeys(step for r in results for step in r.cold_steps))
+        lines += _table(["stories", *steps], [[r.stories, *(r.cold_steps.get(step, "") for step in steps)] for r in results])
     lines += ["", "## Questions at each size (warm; first question dropped as cold)", ""]
     lines += _table(["stories", "side", "hit@5", "articles/q", "query p50/p95 ms", "retrieval p50/p95 ms", "cores"],
                     [row for r in results for row in _side_rows(r.sides, [r.stories])])

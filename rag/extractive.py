@@ -22,7 +22,7 @@ from rag.enumerations import (
     find_enumerations,
     is_list_question,
 )
-from rag.relevance import Term, coverage, question_terms, tag_words
+from rag.relevance import Term, asked_about, coverage, question_terms, tag_words
 
 # kind of fact asked -> (how the question asks it, what a sentence holding it looks like)
 _FACT_KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
@@ -41,6 +41,7 @@ _TITLES = "书记|县长|市长|主任|局长|部长|负责人|主席|委员|常
 _CATEGORY = re.compile(r"(?:哪些|哪几|哪|几)[一二三四五六七八九十两]*[个点项条种位大]?([\u4e00-\u9fff]{1,4})")
 _PLACE_OR_TIME = {"地方", "时候", "时间", "地点"}  # asked through the where/when kinds instead
 _MAX_FACT_SENTENCES = 2
+MIN_SUBJECT_CHARS = 4  # a shorter subject (「会议」) says too little to make one sentence the whole answer
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,14 @@ def _sentence_score(question: str, focus: tuple[Term, ...], ctx: ArticleContext,
     return score - 0.0003 * (end - start)  # shorter wins a tie: less to read
 
 
+def _names_the_asked(question: str, sentence: str) -> bool:
+    """Whether a who/where question's whole subject stands in `sentence` word for word (a second
+    sentence beside it would read as support it does not give)."""
+    about = asked_about(question)
+    asks_one = any(_FACT_KINDS[kind][0].search(question) for kind in ("who", "where"))
+    return asks_one and len(about) >= MIN_SUBJECT_CHARS and about in sentence and not is_list_question(question)
+
+
 def answer_fact(question: str, contexts: list[ArticleContext], max_sentences: int = _MAX_FACT_SENTENCES) -> Draft | None:
     """The sentences that best hold the asked fact, in article order, one citation each."""
     terms = question_terms(question)
@@ -158,6 +167,8 @@ def answer_fact(question: str, contexts: list[ArticleContext], max_sentences: in
         return None
     scored.sort(key=lambda s: -s[0])
     best_score, best_ctx = scored[0][0], scored[0][1]
+    if _names_the_asked(question, best_ctx.article.text[scored[0][2]:scored[0][3]]):
+        max_sentences = 1  # 「县扶贫开发中心主任是谁」 and the sentence says 县扶贫开发中心主任史红兵: nothing to add
     chosen = [s for s in scored[:max_sentences] if s[1] is best_ctx and s[0] >= 0.85 * best_score]
     chosen.sort(key=lambda s: s[2])
     parts = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from rag.relevance import question_terms, tag_words
+from rag.relevance import asked_about, question_terms, tag_words
 
 _PRONOUN = re.compile(r"他们|她们|他|她|该同志|这位|那位|此人")
 _THING = re.compile(r"^(?:这次|此次|该|这个|那个)(?:会议|活动|检查|调研|讲话)?")
@@ -25,14 +25,6 @@ def _topic(question: str) -> tuple[str | None, list[str]]:
     others = [t.word for t in question_terms(question) if t.specific and t.word != person]
     return person, others
 
-
-_ASKING = re.compile(r"谁|什么|哪|几|多少|如何|怎么|怎样|是否")
-
-
-def _asked_about(question: str) -> str:
-    """What a question is about: its words before the asking word (「执法检查由谁带队」 -> 执法检查)."""
-    match = _ASKING.search(question)
-    return question[: match.start()].rstrip("由的是在对把被让给和与及，, ") if match else ""
 
 
 # Words that point back at something said before; the language's structure, kept short on purpose:
@@ -97,7 +89,7 @@ def condense(question: str, history: list[str]) -> str:
         return f"{earlier}，{question}"  # 「第二点是什么」 picks from the list asked before
     person, others = next(((p, o) for p, o in map(_topic, reversed(history)) if p or o), (None, []))
     if _PRONOUN.search(question):
-        subject = person or _asked_about(earlier)  # 「他们」 of a group: what the earlier question was about
+        subject = person or asked_about(earlier)  # 「他们」 of a group: what the earlier question was about
         return _PRONOUN.sub(subject, question, count=1) if subject else f"{earlier}，{question}"
     if any(t.specific for t in question_terms(question)):
         return question  # it names its own subject

@@ -153,6 +153,15 @@ def asked_noun(question: str) -> str | None:
     return word
 
 
+_ASKING = re.compile(r"谁|什么|哪|几|多少|如何|怎么|怎样|是否")
+
+
+def asked_about(question: str) -> str:
+    """What a question is about: its words before the asking word (「执法检查由谁带队」 -> 执法检查)."""
+    match = _ASKING.search(question)
+    return question[: match.start()].rstrip("由的是在对把被让给和与及，, ") if match else ""
+
+
 def names_asked(noun: str, text: str) -> bool:
     """Whether `text` speaks of the asked category, by its name or (部门 …) by its members."""
     return noun in text or any(member in text for member in _NAMED_BY.get(noun, ()))

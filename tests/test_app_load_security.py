@@ -190,7 +190,7 @@ def test_fifty_concurrent_questions_all_answered(served: tuple[str, int, Path],
     for question, _, answer, sources in results:
         missing = [p for p in expected[question] if p not in answer]
         assert not missing, (question, missing, answer[:300])
-        assert 'class="source-card"' in sources, question
+        assert 'class="source-card' in sources, question  # a refusal's cards are "source-card related"
 
 
 # ---- security: bind address --------------------------------------------------------------------------

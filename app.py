@@ -10,9 +10,7 @@ import os
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: it reads this at import
 
 import html
-import re
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from types import EllipsisType
 from typing import TYPE_CHECKING, Any
@@ -36,20 +34,19 @@ __all__ = ["Archive", "build_app", "exposure_warning", "serve"]
 MAX_UPLOAD = "50mb"
 # gradio's own words (upload box, error badge, login form…) in Chinese whatever the browser's language
 GRADIO_ZH = gr.I18n(**{locale: GRADIO_WORDS for locale in GRADIO_LOCALES})
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 # ---- chat ----------------------------------------------------------------------------------------
 def _checked_date(value: str, label: str) -> str | None:
+    from ingest.articles import calendar_date
+
     value = (value or "").strip()
     if not value:
         return None
     try:
-        if _ISO_DATE.fullmatch(value):
-            return date.fromisoformat(value).isoformat()
+        return calendar_date(value)
     except ValueError:
-        pass
-    raise user_error(f"{label}须为 YYYY-MM-DD 格式的日期，例如 2023-01-31。")
+        raise user_error(f"{label}须为 YYYY-MM-DD 格式的日期，例如 2023-01-31。") from None
 
 
 def _checked_inputs(message: str, since: str, until: str) -> tuple[str, SearchFilter]:

@@ -88,18 +88,15 @@ def quick_exit() -> None:
 
 def check_date(value: str | None, flag: str) -> str | None:
     """`value` when it is a real calendar date written YYYY-MM-DD (2023-02-30 is not)."""
-    import re
-    from datetime import date
-
     if not value:
         return value
+    from ingest.articles import calendar_date  # only when a date is given: a plain `ask` does not wait for it
+
     try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            return date.fromisoformat(value).isoformat()
+        return calendar_date(value)
     except ValueError:
-        pass
-    fail(f"{flag} must be YYYY-MM-DD, a real calendar date (got {value!r})")
-    return None
+        fail(f"{flag} must be YYYY-MM-DD, a real calendar date (got {value!r})")
+        return None
 
 
 def check_range(since: str | None, until: str | None) -> tuple[str | None, str | None]:

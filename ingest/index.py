@@ -253,18 +253,22 @@ class Index:
         with contextlib.suppress(Exception):  # an older chromadb without close(): the next open reuses it
             client.close()
 
-    def dense_query(self, vector: list[float], top_k: int, where: dict[str, Any] | None = None) -> Any:
-        """llama-index's VectorStoreQueryResult for the `top_k` chunks nearest to `vector`.
+    def dense_query(self, vector: list[float], top_k: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) of the `top_k` chunks nearest to `vector`, nearest first.
+
+        Asks the Chroma collection for ids and distances only: llama-index's vector store query also
+        fetches every hit's metadata and rebuilds a node from its JSON, which the store of record
+        makes redundant (5.7 against 2.2 ms a query at 36k chunks, idle).
 
         Raises:
             StoreUnavailable: the Chroma server does not answer.
         """
-        from llama_index.core.vector_stores.types import VectorStoreQuery
-
         with self._store_lock, self._store_errors():  # one query at a time while the store may be reopened
             self._follow_writers()
             kwargs = {"where": where} if where else {}
-            return self.vector_store.query(VectorStoreQuery(query_embedding=vector, similarity_top_k=top_k), **kwargs)
+            found = self.collection.query(query_embeddings=[vector], n_results=top_k, include=["distances"], **kwargs)
+        # the collection is in cosine space: distance = 1 - cosine
+        return [(chunk_id, 1.0 - float(distance)) for chunk_id, distance in zip(found["ids"][0], found["distances"][0])]
 
     @property
     def collection(self) -> Any:

@@ -14,7 +14,6 @@ it, which is what llama-index's fusion needs: it merges nodes by their text-and-
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -111,12 +110,9 @@ class DenseRetriever(BaseRetriever):
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         vector = self._embedder.encode_query(query_bundle.query_str)
         where = _to_chroma_where(_filters_of(query_bundle))
-        result = self._index.dense_query(vector.tolist(), self._top_k, where)
-        ids = [node.node_id for node in result.nodes or []]
-        nodes = chunk_nodes(self._index, ids)
-        # llama-index reports exp(-distance); with cosine space that is exp(cos - 1)
-        return [NodeWithScore(node=nodes[i], score=1.0 + math.log(max(similarity, 1e-12)))
-                for i, similarity in zip(ids, result.similarities or []) if i in nodes]
+        found = self._index.dense_query(vector.tolist(), self._top_k, where)
+        nodes = chunk_nodes(self._index, [chunk_id for chunk_id, _ in found])
+        return [NodeWithScore(node=nodes[i], score=similarity) for i, similarity in found if i in nodes]
 
 
 class ChineseBM25Retriever(BaseRetriever):

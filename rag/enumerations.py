@@ -1,4 +1,5 @@
-"""Spot list questions and collect an article's enumerated items (一、二、三 / 一是… / 第一… / 一要…).
+"""Spot list questions and collect an article's enumerated items (一、二、三 / 一是… / 第一… / 一要… /
+（一） / 1. / ① / 首先…其次…最后 / 一方面…另一方面 / ●■◆ bullets).
 
 Speeches in the county paper number their points; a list question must get every point, in
 order, even when the points sit in different paragraphs and so in different chunks.
@@ -20,7 +21,15 @@ FAMILIES: dict[str, re.Pattern[str]] = {
     "di": re.compile(_BEFORE + rf"第({_NUM}{{1,2}})(?=[，,、：:是要条点])", re.M),
     "paren": re.compile(rf"[（(]({_NUM}{{1,2}}|\d{{1,2}})[)）]"),
     "arabic": re.compile(r"^(\d{1,2})[、.．](?!\d)", re.M),
+    "circled": re.compile(r"([①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳])"),
+    # ordinal words stand before a comma; 「最后一公里」 is no item
+    "sequence": re.compile(_BEFORE + r"(首先|其次|再次|最后)(?=[，,：:])", re.M),
+    "aspect": re.compile(_BEFORE + r"(一方面|另一方面)", re.M),
+    "bullet": re.compile(r"^[ \t\u3000]*([●■◆▲★□◇○•])", re.M),
 }
+_CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
+# a marker's number; 0: the item after the one before (最后, and bullets, which all look alike)
+_WORD_NUMBERS = {"首先": 1, "其次": 2, "再次": 3, "最后": 0, "一方面": 1, "另一方面": 2}
 _LIST_QUESTION = re.compile(
     rf"哪几|哪些|几点|几个|几项|几条|几方面|几种|哪{_NUM}+[个点项条种方]|{_NUM}+[个点项条]|有什么(?:要求|措施|做法)|分别|列举"
 )
@@ -97,13 +106,24 @@ def _item_end(text: str, start: int, limit: int) -> int:
     return match.end() if match else limit
 
 
+def _marker_number(family: str, marker: str) -> int:
+    if family == "circled":
+        return _CIRCLED.index(marker) + 1
+    if family == "bullet":
+        return 0
+    return _WORD_NUMBERS[marker] if marker in _WORD_NUMBERS else numeral_value(marker)
+
+
 def _runs(text: str, family: str, pattern: re.Pattern[str]) -> list[Enumeration]:
     runs: list[list[tuple[int, int]]] = []  # (number, position)
     for match in pattern.finditer(text):
-        number = numeral_value(match.group(1))
-        if number == 1:
+        number = _marker_number(family, match.group(1))
+        near = bool(runs) and match.start() - runs[-1][-1][1] < 1500
+        if number == 0 and near:
+            runs[-1].append((runs[-1][-1][0] + 1, match.start()))
+        elif number == 1 or (number == 0 and family == "bullet"):
             runs.append([(1, match.start())])
-        elif runs and runs[-1][-1][0] == number - 1 and match.start() - runs[-1][-1][1] < 1500:
+        elif near and runs[-1][-1][0] == number - 1:
             runs[-1].append((number, match.start()))
     enumerations = []
     for run in runs:

@@ -80,15 +80,29 @@ def asked_category(question: str) -> str | None:
 
 
 # ---- lists ----------------------------------------------------------------------------------
+_SPEAKER_WINDOW = 800  # characters before a list searched for the person its 他/她 stands for
+
+
+def speaker_before(text: str, position: int) -> str | None:
+    """The person named last before `position`: whom a 他/她 at `position` stands for."""
+    names = [word for word, flag in tag_words(text[max(0, position - _SPEAKER_WINDOW) : position])
+             if flag == "nr" and len(word) >= 2]
+    return names[-1] if names else None
+
+
 def _enumeration_fit(question: str, focus: tuple[Term, ...], ctx: ArticleContext, e: Enumeration) -> float:
     text = ctx.article.text
-    intro_and_items = text[max(e.intro_start, e.start - 120) : e.start] + "".join(text[i.start : i.end] for i in e.items)
+    intro = text[max(e.intro_start, e.start - 120) : e.start]
+    if re.search("[他她]", intro):  # 「他强调：一是…」: the list is the last named person's
+        intro = (speaker_before(text, max(e.intro_start, e.start - 120)) or "") + intro
+    intro_and_items = intro + "".join(text[i.start : i.end] for i in e.items)
     fit = coverage(focus, intro_and_items)
     family = asked_family(question)
     category = asked_category(question)
     if family == e.family:
         return fit + 1.5  # 「哪几个“要”」 names the marker itself
-    if category and category not in intro_and_items:
+    spoken_by_asked = any(t.specific and t.word in intro for t in focus)  # 「李明提出了哪几点要求」, he 强调 them
+    if category and category not in intro_and_items and not spoken_by_asked:
         return fit - 1.0  # 「哪三个过关」 is not answered by a list of 要求
     return fit + (1.0 if asked_count(question) == len(e.items) else 0.0)
 

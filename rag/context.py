@@ -10,6 +10,7 @@ articles of the top hits, ranked by their best hit.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,10 @@ from ingest.articles import Article
 from ingest.chunk import paragraph_spans, sentence_spans
 from ingest.index import Index
 from rag.retrieve import Hit
+
+
+_REPLY = re.compile(r"[ \t\u3000]*(?:答|A)[：:]")  # an interview turn of the one interviewed
+_ASK = re.compile(r"[ \t\u3000]*(?:记者|问|Q)[：:]")  # the interviewer's turn
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,19 @@ class ArticleContext:
             if start <= position <= end:
                 return start, end
         return 0, len(self.article.text)
+
+    def reply_start(self, position: int) -> int:
+        """Where the text that `position` belongs to starts: its paragraph, or for an interview's reply
+        (「答：…」) the question before it, which names what the reply is about."""
+        start, _ = self.paragraph_of(position)
+        before = len(self.article.text[:start].rstrip())  # past the line break (and blank lines) before it
+        if not _REPLY.match(self.article.text, start) or before == 0:
+            return start
+        return self.paragraph_of(before - 1)[0]
+
+    def is_interviewer_turn(self, position: int) -> bool:
+        """Whether `position` lies in an interviewer's turn (「记者：…」, 「问：…」)."""
+        return bool(_ASK.match(self.article.text, self.paragraph_of(position)[0]))
 
     def near_hit(self, start: int, end: int, window: int = 0) -> bool:
         """Whether [start, end) overlaps a matched chunk, widened by `window` characters."""

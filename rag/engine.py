@@ -144,7 +144,7 @@ class Engine:
             return (NOT_FOUND if self.index.counts()["articles"] else EMPTY_INDEX), [], True
         if draft is not None and draft.citations:
             cited = next(c.article for c in contexts if c.article.id == draft.citations[0].article_id)
-            passages = "\n".join(c.text for c in draft.citations)
+            passages = "\n".join(_with_question(contexts, c) for c in draft.citations)
             asked = asked_noun(question)  # 「哪些企业」: the cited passages must speak of 企业
             if (draft.support >= self.config.min_support
                     and not missing_specific(question_terms(question), dated(cited.title + "\n" + cited.text, cited.date))
@@ -160,6 +160,13 @@ class Engine:
             best = ctx.hits[0]
             citations.append(cite_span(len(citations) + 1, ctx, best.start, best.end))
         return NOT_FOUND, citations, True
+
+
+def _with_question(contexts: list[ArticleContext], citation: Citation) -> str:
+    """A cited paragraph, and for an interview's reply the question it answers (「…什么渠道反映？」
+    names the 渠道 that 「答：可以拨打…热线」 does not)."""
+    ctx = next(c for c in contexts if c.article.id == citation.article_id)
+    return ctx.article.text[ctx.reply_start(citation.offset) : citation.offset + len(citation.text)]
 
 
 def _ms(seconds: float) -> float:

@@ -93,6 +93,9 @@ def speaker_before(text: str, position: int) -> str | None:
 def _enumeration_fit(question: str, focus: tuple[Term, ...], ctx: ArticleContext, e: Enumeration) -> float:
     text = ctx.article.text
     intro = text[max(e.intro_start, e.start - 120) : e.start]
+    asked_in = ctx.reply_start(e.start)
+    if asked_in < e.intro_start:  # 「答：一方面…」: the reporter's question says what the list is about
+        intro = text[asked_in : e.intro_start] + intro
     if re.search("[他她]", intro):  # 「他强调：一是…」: the list is the last named person's
         intro = (speaker_before(text, max(e.intro_start, e.start - 120)) or "") + intro
     intro_and_items = intro + "".join(text[i.start : i.end] for i in e.items)
@@ -153,10 +156,12 @@ def _kind_bonus(question: str, sentence: str) -> float:
 
 def _sentence_score(question: str, focus: tuple[Term, ...], ctx: ArticleContext, start: int, end: int) -> float:
     text = ctx.article.text
-    p_start, _ = ctx.paragraph_of(start)
+    p_start = ctx.reply_start(start)  # a reply is read with the question it answers
     own = coverage(focus, text[start:end])
     window = coverage(focus, text[p_start:end])  # the speaker is often named where the paragraph starts
     score = 0.5 * own + 0.5 * window + _kind_bonus(question, text[start:end])
+    if ctx.is_interviewer_turn(start):
+        score -= 1.0  # the reporter asks, states nothing: 「记者：停车难…怎么破解？」 holds every word asked
     score += 0.15 * ctx.near_hit(start, end) - 0.1 * ctx.rank
     return score - 0.0003 * (end - start)  # shorter wins a tie: less to read
 

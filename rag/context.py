@@ -11,7 +11,9 @@ articles of the top hits, ranked by their best hit.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from llama_index.core.bridge.pydantic import Field
@@ -45,19 +47,24 @@ class ArticleContext:
     rank: int  # 0 = the article of the best hit
     hits: tuple[Hit, ...]
 
+    @cached_property
+    def _paragraphs(self) -> list[tuple[int, int]]:
+        # read for every candidate sentence (its paragraph, a reply's question, an interviewer's turn)
+        return list(paragraph_spans(self.article.text))
+
     def sentences(self) -> list[Sentence]:
         text = self.article.text
         return [
             Sentence(start, end, paragraph)
-            for paragraph, (p_start, p_end) in enumerate(paragraph_spans(text))
+            for paragraph, (p_start, p_end) in enumerate(self._paragraphs)
             for start, end in sentence_spans(text[p_start:p_end], p_start)
         ]
 
     def paragraph_of(self, position: int) -> tuple[int, int]:
         """(start, end) of the paragraph that holds `position`."""
-        for start, end in paragraph_spans(self.article.text):
-            if start <= position <= end:
-                return start, end
+        at = bisect_right(self._paragraphs, (position, len(self.article.text) + 1)) - 1
+        if at >= 0 and position <= self._paragraphs[at][1]:
+            return self._paragraphs[at]
         return 0, len(self.article.text)
 
     def reply_start(self, position: int) -> int:

@@ -34,4 +34,3 @@ def test_the_engine_answers_by_the_issue_date_and_the_full_name(tmp_path: Path, 
     assert "城市绿化条例" in engine.ask("人大常委会第十次会议审议通过了什么条例").answer
     assert "120公顷" in engine.ask("2023年全市新增绿地多少公顷").answer
     assert engine.ask("2021年全市新增绿地多少公顷").no_answer
-

@@ -30,6 +30,10 @@ def chroma_option(function: Any) -> Any:
     return setting_option("chroma-url")(function)
 
 
+def scorer_option(function: Any) -> Any:
+    return setting_option("scorer", type=click.Path(exists=True, dir_okay=False, path_type=Path))(function)
+
+
 def json_option(function: Any) -> Any:
     return click.option("--json", "as_json", is_flag=True, help="print JSON instead of text")(function)
 
@@ -160,13 +164,14 @@ def open_index(index_dir: Path, chroma_url: str | None = None) -> Any:
         fail(str(exc))
 
 
-def load_engine(index_dir: Path, chroma_url: str | None, llm: Any = None) -> Any:
+def load_engine(index_dir: Path, chroma_url: str | None, llm: Any = None, scorer: Path | None = None) -> Any:
     from ingest.errors import IndexMismatch
     from rag.engine import Engine, EngineConfig
+    from rag.scorer import ScorerMismatch
 
     try:
-        return Engine(index_dir, EngineConfig(llm=llm), chroma_url=chroma_url)
-    except (FileNotFoundError, IndexMismatch) as exc:
+        return Engine(index_dir, EngineConfig(llm=llm, scorer=scorer), chroma_url=chroma_url)
+    except (FileNotFoundError, IndexMismatch, ScorerMismatch) as exc:
         fail(str(exc))
 
 

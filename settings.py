@@ -31,6 +31,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("llm-model", "NEWSQA_LLM_MODEL", None, "model name to ask the LLM server for"),
     Setting("llm-api-key", "NEWSQA_LLM_API_KEY", None, "API key for the LLM server, if it needs one"),
     Setting("llm-timeout", "NEWSQA_LLM_TIMEOUT", "60", "seconds to wait for the LLM before falling back to extractive"),
+    Setting("scorer", "NEWSQA_SCORER", None, "sentence scorer model file made by `python -m eval.train_scorer` "
+            "(default: the packaged one)"),
     Setting("auth-user", "NEWSQA_AUTH_USER", None, "user name for the chat page's login (login is off when unset)"),
     Setting("auth-password", "NEWSQA_AUTH_PASSWORD", None, "password for the chat page's login"),
 )

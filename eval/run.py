@@ -213,6 +213,24 @@ def _write_passages(passages: dict[str, str], path: Path) -> None:
             out.write(json.dumps({"id": passage_id, "title": "", "content": text}, ensure_ascii=False) + "\n")
 
 
+def ingest_benchmark(name: str, passages: dict[str, str], target: Path, distractors: Path | None,
+                     embedder: Embedder, progress: Callable[[int, int, str], None] | None = None) -> None:
+    """Index a benchmark's passages (kept in a file inside `target`, so the next run is the same
+    source and embeds nothing again) and the distractor records into `target`.
+
+    Raises:
+        ValueError: passages that did not ingest.
+    """
+    from ingest.pipeline import ingest_paths
+
+    passages_file = target / "benchmark_passages" / f"{name}.jsonl"
+    _write_passages(passages, passages_file)
+    inputs = [str(passages_file)] + ([str(distractors)] if distractors else [])
+    report = ingest_paths(inputs, target, progress=progress, embedder=embedder)
+    if report.errors:
+        raise ValueError(f"the benchmark's passages did not ingest: {report.errors[0]}")
+
+
 def run_benchmark(
     name: str, data_path: Path, sample: int | None = None, distractors: Path | None = None, seed: int = 0,
     progress: Progress | None = None, ingest_progress: Callable[[int, int, str], None] | None = None,
@@ -230,7 +248,6 @@ def run_benchmark(
         ValueError: an unknown benchmark name, or passages that did not ingest.
     """
     from ingest.embed import load_embedder
-    from ingest.pipeline import ingest_paths
     from rag.engine import Engine, EngineConfig
 
     halves = [load_benchmark(name, data_path, sample, seed, split) for split in splits]
@@ -238,12 +255,7 @@ def run_benchmark(
     embedder = embedder or load_embedder()
     with tempfile.TemporaryDirectory(prefix=f"newsqa-{name}-") as tmp:
         target = index_dir or Path(tmp) / "index"
-        passages_file = target / "benchmark_passages" / f"{name}.jsonl"
-        _write_passages(passages, passages_file)
-        inputs = [str(passages_file)] + ([str(distractors)] if distractors else [])
-        report = ingest_paths(inputs, target, progress=ingest_progress, embedder=embedder)
-        if report.errors:
-            raise ValueError(f"the benchmark's passages did not ingest: {report.errors[0]}")
+        ingest_benchmark(name, passages, target, distractors, embedder, ingest_progress)
         engine = Engine(target, config or EngineConfig(), embedder=embedder)
         results = []
         for half in halves:

@@ -24,11 +24,13 @@ from rag.followup import HISTORY_NEEDED, condense, needs_history
 from rag.llm import LLMAnswerer, LLMConfig
 from rag.question_limits import check_question
 from rag.relevance import asked_noun, dated, missing_specific, names_asked, question_terms
+from rag.scorer import load_scorer
 from rag.query_engine import NewsChatEngine, NewsQueryEngine
 from rag.retrieve import Hit, SearchFilter, SearchQuery, hybrid_retriever
 
 NOT_FOUND = "档案中没有找到能回答这个问题的内容。"
 EMPTY_INDEX = "档案库还是空的：请先导入报纸文件。"
+UNSURE = "没有把握确定档案中有答案。下面的句子可能相关，请核对原文："
 _MAX_ANSWERERS = 8
 
 
@@ -42,6 +44,7 @@ class EngineConfig:
     min_support: float = 0.6  # share of the question's content words the cited article must hold
     closest: int = 2  # passages shown when nothing answers
     llm: LLMConfig | None = None  # an OpenAI-compatible server writes the answers; None: extractive only
+    scorer: Path | None = None  # a sentence scorer trained by `python -m eval.train_scorer`; None: the packaged one
 
 
 class Engine:
@@ -58,6 +61,7 @@ class Engine:
         self.retriever = hybrid_retriever(self.index, self.embedder, config.candidates)
         self.widener = ArticleWidener(index=self.index, max_articles=config.max_articles)
         self.llm = LLMAnswerer(config.llm) if config.llm else None
+        self.scorer = load_scorer(config.scorer) if config.scorer else load_scorer()
         self._answerers: dict[LLMConfig, LLMAnswerer] = {}
         self._answerers_lock = threading.Lock()  # the page asks from several threads
 
@@ -94,6 +98,12 @@ class Engine:
         answerer = self._answerer(llm) if llm is ... else llm
         return answerer.condense(question, history) if answerer else condense(question, history)
 
+    def read(self, question: str, filters: SearchFilter = SearchFilter()) -> list[ArticleContext]:
+        """The articles the answerer reads for a stand-alone `question`, best first (what the scorer's
+        training sees)."""
+        query = SearchQuery(query_str=question, filters=filters)
+        return contexts_of(self.widener.postprocess_nodes(self.retriever.retrieve(query)[: self.config.k], query))
+
     def _answerer(self, llm: LLMConfig | None | EllipsisType) -> LLMAnswerer | None:
         """The answerer for `llm`, kept per config so each server's client is made once."""
         if llm is ...:
@@ -121,7 +131,7 @@ class Engine:
         hits = [Hit.of(node) for node in found]
         retrieved_at = time.perf_counter()
         contexts = contexts_of(self.widener.postprocess_nodes(found, query))
-        draft = extractive_answer(standalone, contexts) if contexts else None
+        draft = extractive_answer(standalone, contexts, self.scorer) if contexts else None
         answer, citations, no_answer = self._decide(standalone, draft, contexts, hits)
         mode, notice = "extractive", None
         if llm is not None and not no_answer:  # the LLM is asked only when the archive holds the answer
@@ -142,14 +152,25 @@ class Engine:
                 hits: list[Hit]) -> tuple[str, list[Citation], bool]:
         if not hits:
             return (NOT_FOUND if self.index.counts()["articles"] else EMPTY_INDEX), [], True
-        if draft is not None and draft.citations:
-            cited = next(c.article for c in contexts if c.article.id == draft.citations[0].article_id)
-            passages = "\n".join(_with_question(contexts, c) for c in draft.citations)
-            asked = asked_noun(question)  # 「哪些企业」: the cited passages must speak of 企业
-            if (draft.support >= self.config.min_support
-                    and not missing_specific(question_terms(question), dated(cited.title + "\n" + cited.text, cited.date))
-                    and (asked is None or names_asked(asked, passages))):
+        if draft is None or not draft.citations:
+            return self._closest(contexts)
+        cited = next(c.article for c in contexts if c.article.id == draft.citations[0].article_id)
+        passages = "\n".join(_with_question(contexts, c) for c in draft.citations)
+        asked = asked_noun(question)  # 「哪些企业」: the cited passages must speak of 企业
+        # a name, place or number of the question the cited article never mentions (人大常委会 may be
+        # written out, a year may be the issue's date): the article is about something else
+        names_all = (not missing_specific(question_terms(question), dated(cited.title + "\n" + cited.text, cited.date))
+                     and (asked is None or names_asked(asked, passages)))
+        if not names_all:
+            return self._closest(contexts)
+        if draft.confidence is not None:  # fact sentences: the learned answerability decides
+            if draft.confidence >= self.scorer.answer_at:
                 return draft.answer, draft.citations, False
+            if draft.confidence >= self.scorer.maybe_at:
+                return f"{UNSURE}\n{draft.answer}", draft.citations, True
+            return self._closest(contexts)
+        if draft.support >= self.config.min_support:
+            return draft.answer, draft.citations, False
         return self._closest(contexts)
 
     def _closest(self, contexts: list[ArticleContext]) -> tuple[str, list[Citation], bool]:

@@ -1,0 +1,67 @@
+"""The learned sentence scorer: the packaged model fits this version's features, it prefers the
+sentence that holds the asked fact, and the answerability decides between asserting, 可能相关 and
+refusing."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ingest.embed import Embedder
+from ingest.pipeline import ingest_paths
+from rag.engine import UNSURE, Engine, EngineConfig
+from rag.extractive import fact_candidates
+from rag.scorer import ANSWER_FEATURES, DEFAULT_MODEL, ScorerMismatch, SentenceScorer, load_scorer
+from rag.sentence_features import FEATURES
+
+REPORT = ("本报讯 3月14日，江州市春风行动大型招聘会在市人力资源市场举行。\n"
+          "203家企业现场提供就业岗位5300余个，吸引8600余名求职者进场。\n"
+          "副市长林雅琴宣布招聘会开幕，市人社局有关负责人参加活动。")
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Engine:
+    folder = tmp_path_factory.mktemp("scorer")
+    record = {"id": "1", "title": "江州举办春风行动招聘会", "date": "2024-03-14", "content": REPORT}
+    (folder / "paper.jsonl").write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    ingest_paths([str(folder / "paper.jsonl")], folder / "index", embedder=embedder)
+    return Engine(folder / "index", embedder=embedder)
+
+
+def test_the_packaged_model_computes_this_versions_features() -> None:
+    data = json.loads(DEFAULT_MODEL.read_text(encoding="utf-8"))
+    assert tuple(data["features"]) == FEATURES and tuple(data["answer_features"]) == ANSWER_FEATURES
+    scorer = load_scorer()
+    assert 0 < scorer.maybe_at <= scorer.answer_at < 1
+    assert set(scorer.weights()) == set(FEATURES)
+    assert "python -m eval.train_scorer" in data["command"]  # says how it was made
+
+
+def test_a_model_file_for_other_features_is_refused_with_how_to_retrain(tmp_path: Path) -> None:
+    data = json.loads(DEFAULT_MODEL.read_text(encoding="utf-8"))
+    data["features"] = data["features"][:-1]
+    (tmp_path / "old.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ScorerMismatch, match="eval.train_scorer"):
+        SentenceScorer.load(tmp_path / "old.json")
+
+
+def test_the_sentence_holding_the_asked_fact_scores_highest(engine: Engine) -> None:
+    scorer = load_scorer()
+    for question, holds in (("招聘会有多少家企业到场？", "203家企业"), ("谁宣布招聘会开幕？", "林雅琴")):
+        candidates, rows = fact_candidates(question, engine.read(question))
+        probability = scorer.probabilities(rows)
+        ctx, start, end = candidates[int(np.argmax(probability))]
+        assert holds in ctx.article.text[start:end], question
+        assert len(rows[0]) == len(FEATURES) and ((probability > 0) & (probability < 1)).all()
+
+
+def test_middling_answerability_shows_the_best_sentences_as_possibly_related(engine: Engine, tmp_path: Path) -> None:
+    data = json.loads(DEFAULT_MODEL.read_text(encoding="utf-8"))
+    (tmp_path / "unsure.json").write_text(json.dumps(data | {"answer_at": 1.0, "maybe_at": 0.0}), encoding="utf-8")
+    unsure = Engine(engine.index.directory, EngineConfig(scorer=tmp_path / "unsure.json"), embedder=engine.embedder)
+    answer = unsure.ask("招聘会有多少家企业到场？")
+    assert answer.no_answer and answer.answer.startswith(UNSURE)
+    assert "203家企业" in answer.answer and answer.citations  # shown, labelled, not asserted
+    sure = engine.ask("招聘会有多少家企业到场？")
+    assert not sure.no_answer and "203家企业" in sure.answer

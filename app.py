@@ -219,13 +219,13 @@ def _eval_tab(archive: Archive) -> None:
 
 
 def build_app(index_dir: Path, chroma_url: str | None = None, llm: LLMConfig | None = None,
-              scorer: Path | None = None) -> gr.Blocks:
+              scorer: Path | None = None, reranker: Path | None = None) -> gr.Blocks:
     """The page over the index at `index_dir` (which may not exist yet: upload creates it).
 
     Example:
         >>> build_app(Path("data/index")).queue(default_concurrency_limit=4).launch(i18n=GRADIO_ZH)
     """
-    archive = Archive(index_dir, chroma_url, llm, scorer)
+    archive = Archive(index_dir, chroma_url, llm, scorer, reranker)
     with gr.Blocks(title="报纸档案问答", analytics_enabled=False) as page:
         gr.Markdown("## 报纸档案问答\n提问后，回答中的 [n] 指向右侧引用来源；点击可查看出处原文。")
         with gr.Tab("问答", id="chat-tab"):
@@ -250,7 +250,7 @@ def exposure_warning(host: str, login: bool) -> str | None:
 
 def serve(index_dir: Path, host: str | None = None, port: int | None = None, chroma_url: str | None = None,
           llm: LLMConfig | None = None, auth_user: str | None = None, auth_password: str | None = None,
-          scorer: Path | None = None) -> None:
+          scorer: Path | None = None, reranker: Path | None = None) -> None:
     """Start the page; login is on when a user and a password are given (or NEWSQA_AUTH_USER and
     NEWSQA_AUTH_PASSWORD are both set)."""
     user, password = auth_user or env_default("auth-user"), auth_password or env_default("auth-password")
@@ -259,7 +259,7 @@ def serve(index_dir: Path, host: str | None = None, port: int | None = None, chr
         import sys
 
         print(warning, file=sys.stderr, flush=True)
-    page = build_app(index_dir, chroma_url, llm, scorer)
+    page = build_app(index_dir, chroma_url, llm, scorer, reranker)
     # asks only read the index, so a few run at once; uploads queue behind their own limit of 1
     page.queue(default_concurrency_limit=4).launch(
         server_name=host or "127.0.0.1", server_port=port, auth=(user, password) if user and password else None,
@@ -272,6 +272,7 @@ def serve(index_dir: Path, host: str | None = None, port: int | None = None, chr
 
 
 if __name__ == "__main__":
-    scorer_file = env_default("scorer")
+    scorer_file, reranker_dir = env_default("scorer"), env_default("reranker")
     serve(Path(env_default("index") or "data/index"), env_default("host"), int(env_default("port") or 7860),
-          env_default("chroma-url"), scorer=Path(scorer_file) if scorer_file else None)
+          env_default("chroma-url"), scorer=Path(scorer_file) if scorer_file else None,
+          reranker=Path(reranker_dir) if reranker_dir else None)

@@ -48,11 +48,12 @@ class Archive:
     """The index directory and its Engine, opened on first use (an empty archive has none yet)."""
 
     def __init__(self, index_dir: Path, chroma_url: str | None = None, llm: LLMConfig | None = None,
-                 scorer: Path | None = None) -> None:
+                 scorer: Path | None = None, reranker: Path | None = None) -> None:
         self.index_dir = Path(index_dir)
         self.chroma_url = chroma_url
         self.llm = llm
         self.scorer = scorer  # a retrained sentence scorer; None: the packaged one
+        self.reranker = reranker  # a local cross-encoder folder; None: no reranking
         self._engine: Engine | None = None
         self._lock = threading.Lock()
         self._ingests: dict[str, IngestWatch] = {}  # running uploads by browser session
@@ -65,7 +66,7 @@ class Archive:
         with self._lock:  # two first questions must not load the model twice
             if self._engine is None and (self.index_dir / "articles.sqlite").exists():
                 try:
-                    self._engine = Engine(self.index_dir, EngineConfig(llm=self.llm, scorer=self.scorer), chroma_url=self.chroma_url)
+                    self._engine = Engine(self.index_dir, EngineConfig(llm=self.llm, scorer=self.scorer, reranker=self.reranker), chroma_url=self.chroma_url)
                 except IndexMismatch as exc:
                     raise user_error(f"档案库是用另一个向量模型建立的，无法直接使用：请删除 {self.index_dir} "
                                      f"后重新导入。（{exc}）") from exc

@@ -10,7 +10,7 @@ import click
 
 from cli_common import (
     check_range, checked_question, chroma_option, encodable, fail, index_option, json_option, llm_options,
-    load_engine, print_json, printable, quick_exit, scorer_option, setting_option,
+    load_engine, print_json, printable, quick_exit, answerer_options, setting_option,
 )
 
 
@@ -37,11 +37,11 @@ def _print_answer(answer: Any) -> None:
               help="answer every {qid, question} line of a JSONL file; one JSON result per line")
 @chroma_option
 @llm_options
-@scorer_option
+@answerer_options
 @json_option
 def ask(question: str | None, index_dir: Path, k: int | None, since: str | None, until: str | None,
         source: str | None, questions_file: Path | None, chroma_url: str | None, as_json: bool, llm: Any,
-        scorer: Path | None) -> None:
+        scorer: Path | None, reranker: Path | None) -> None:
     """Answer a question with numbered citations.
 
     Example: newsqa ask "王宏伟提出了哪几点要求"
@@ -60,7 +60,7 @@ def ask(question: str | None, index_dir: Path, k: int | None, since: str | None,
     from rag.retrieve import SearchFilter
 
     filters = SearchFilter(since, until, source)
-    engine = load_engine(index_dir, chroma_url, llm, scorer)
+    engine = load_engine(index_dir, chroma_url, llm, scorer, reranker)
     quick_exit()
     if questions_file:
         _ask_batch(engine, questions_file, filters, k)
@@ -107,8 +107,8 @@ def _ask_batch(engine: Any, questions_file: Path, filters: Any, k: int | None) -
 @index_option
 @chroma_option
 @llm_options
-@scorer_option
-def chat(index_dir: Path, chroma_url: str | None, llm: Any, scorer: Path | None) -> None:
+@answerer_options
+def chat(index_dir: Path, chroma_url: str | None, llm: Any, scorer: Path | None, reranker: Path | None) -> None:
     """Chat in the terminal; follow-up questions use the earlier ones. Empty line or Ctrl-D ends.
 
     Example: newsqa chat
@@ -117,7 +117,7 @@ def chat(index_dir: Path, chroma_url: str | None, llm: Any, scorer: Path | None)
     from rag.followup import HISTORY_NEEDED, needs_history
     from rag.question_limits import QuestionRejected, check_question
 
-    engine = load_engine(index_dir, chroma_url, llm, scorer)
+    engine = load_engine(index_dir, chroma_url, llm, scorer, reranker)
     quick_exit()
     history: list[str] = []
     while True:
@@ -152,9 +152,9 @@ def chat(index_dir: Path, chroma_url: str | None, llm: Any, scorer: Path | None)
 @setting_option("auth-password")
 @chroma_option
 @llm_options
-@scorer_option
+@answerer_options
 def serve(index_dir: Path, host: str, port: int, auth_user: str | None, auth_password: str | None,
-          chroma_url: str | None, llm: Any, scorer: Path | None) -> None:
+          chroma_url: str | None, llm: Any, scorer: Path | None, reranker: Path | None) -> None:
     """Start the chat page (binds 127.0.0.1 unless told otherwise; login when a user and password are set).
 
     Example: newsqa serve --port 7860
@@ -164,4 +164,4 @@ def serve(index_dir: Path, host: str, port: int, auth_user: str | None, auth_pas
     if bool(auth_user) != bool(auth_password):
         fail("--auth-user and --auth-password go together")
     app.serve(index_dir=index_dir, host=host, port=port, chroma_url=chroma_url, llm=llm,
-              auth_user=auth_user, auth_password=auth_password, scorer=scorer)
+              auth_user=auth_user, auth_password=auth_password, scorer=scorer, reranker=reranker)

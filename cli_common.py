@@ -30,7 +30,9 @@ def chroma_option(function: Any) -> Any:
     return setting_option("chroma-url")(function)
 
 
-def scorer_option(function: Any) -> Any:
+def answerer_options(function: Any) -> Any:
+    """--scorer FILE and --reranker DIR, handed to the command as `scorer` and `reranker` (paths or None)."""
+    function = setting_option("reranker", type=click.Path(exists=True, file_okay=False, path_type=Path))(function)
     return setting_option("scorer", type=click.Path(exists=True, dir_okay=False, path_type=Path))(function)
 
 
@@ -164,13 +166,14 @@ def open_index(index_dir: Path, chroma_url: str | None = None) -> Any:
         fail(str(exc))
 
 
-def load_engine(index_dir: Path, chroma_url: str | None, llm: Any = None, scorer: Path | None = None) -> Any:
+def load_engine(index_dir: Path, chroma_url: str | None, llm: Any = None, scorer: Path | None = None,
+                reranker: Path | None = None) -> Any:
     from ingest.errors import IndexMismatch
     from rag.engine import Engine, EngineConfig
     from rag.scorer import ScorerMismatch
 
     try:
-        return Engine(index_dir, EngineConfig(llm=llm, scorer=scorer), chroma_url=chroma_url)
+        return Engine(index_dir, EngineConfig(llm=llm, scorer=scorer, reranker=reranker), chroma_url=chroma_url)
     except (FileNotFoundError, IndexMismatch, ScorerMismatch) as exc:
         fail(str(exc))
 

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from cli_common import (
-    Bars, fail, index_option, llm_options, load_engine, scorer_option,
+    Bars, fail, index_option, llm_options, load_engine, answerer_options,
 )
 
 
@@ -40,11 +40,11 @@ from cli_common import (
 @click.option("--bench-index", type=click.Path(file_okay=False, path_type=Path),
               help="benchmark: build the index here and keep it (re-runs embed only what is new)")
 @llm_options
-@scorer_option
+@answerer_options
 def evaluate(set_path: Path | None, all_sets: bool, news_path: Path | None, work_dir: Path | None, index_dir: Path,
              json_out: Path | None, report_out: Path | None, tolerance: float, benchmark: str | None,
              data_path: Path | None, sample: int | None, seed: int, distractors: Path | None, bench_index: Path | None,
-             llm: Any, scorer: Path | None) -> None:
+             llm: Any, scorer: Path | None, reranker: Path | None) -> None:
     """Score answers, dev and test halves: answered correctly, wrong, false refusals, refusals, citations.
 
     Prints one table (a row per set and split, each figure with its change since the previous run).
@@ -63,7 +63,7 @@ def evaluate(set_path: Path | None, all_sets: bool, news_path: Path | None, work
     from eval.suite import load_pair, run_all_sets
     from rag.engine import EngineConfig
 
-    config = EngineConfig(llm=llm, scorer=scorer)
+    config = EngineConfig(llm=llm, scorer=scorer, reranker=reranker)
     with Bars() as bars:
         try:
             if benchmark:
@@ -76,7 +76,7 @@ def evaluate(set_path: Path | None, all_sets: bool, news_path: Path | None, work
                 results = run_all_sets(work, config, news_path, say=lambda line: click.echo(line, err=True),
                                        progress=bars.bar("questions", "q"), ingest_progress=bars.bar("indexing", "chunk"))
             else:
-                engine = load_engine(index_dir, None, llm, scorer)
+                engine = load_engine(index_dir, None, llm, scorer, reranker)
                 results = [evaluate_run(engine, half, bars.bar("questions", "q"))
                            for half in load_pair(set_path or SAMPLE_SET).halves]
         except (EvalSetError, ValueError, KeyError, OSError) as exc:

@@ -33,6 +33,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("llm-timeout", "NEWSQA_LLM_TIMEOUT", "60", "seconds to wait for the LLM before falling back to extractive"),
     Setting("scorer", "NEWSQA_SCORER", None, "sentence scorer model file made by `python -m eval.train_scorer` "
             "(default: the packaged one)"),
+    Setting("reranker", "NEWSQA_RERANKER", None, "folder of a sentence-transformers CrossEncoder saved locally "
+            "(e.g. BAAI/bge-reranker-base) that reorders the best answer sentences (default: none)"),
     Setting("auth-user", "NEWSQA_AUTH_USER", None, "user name for the chat page's login (login is off when unset)"),
     Setting("auth-password", "NEWSQA_AUTH_PASSWORD", None, "password for the chat page's login"),
 )

@@ -53,6 +53,10 @@ class ArticleContext:
         return list(paragraph_spans(self.article.text))
 
     def sentences(self) -> list[Sentence]:
+        return self._sentences
+
+    @cached_property
+    def _sentences(self) -> list[Sentence]:  # read by the scorer's features and its candidates
         text = self.article.text
         return [
             Sentence(start, end, paragraph)

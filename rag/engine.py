@@ -24,6 +24,7 @@ from rag.followup import HISTORY_NEEDED, condense, needs_history
 from rag.llm import LLMAnswerer, LLMConfig
 from rag.question_limits import check_question
 from rag.relevance import asked_noun, dated, missing_specific, names_asked, question_terms
+from rag.rerank import load_reranker
 from rag.scorer import load_scorer
 from rag.query_engine import NewsChatEngine, NewsQueryEngine
 from rag.retrieve import Hit, SearchFilter, SearchQuery, hybrid_retriever
@@ -45,6 +46,7 @@ class EngineConfig:
     closest: int = 2  # passages shown when nothing answers
     llm: LLMConfig | None = None  # an OpenAI-compatible server writes the answers; None: extractive only
     scorer: Path | None = None  # a sentence scorer trained by `python -m eval.train_scorer`; None: the packaged one
+    reranker: Path | None = None  # a local sentence-transformers CrossEncoder folder that reorders the best sentences
 
 
 class Engine:
@@ -62,6 +64,7 @@ class Engine:
         self.widener = ArticleWidener(index=self.index, max_articles=config.max_articles)
         self.llm = LLMAnswerer(config.llm) if config.llm else None
         self.scorer = load_scorer(config.scorer) if config.scorer else load_scorer()
+        self.reranker = load_reranker(config.reranker) if config.reranker else None
         self._answerers: dict[LLMConfig, LLMAnswerer] = {}
         self._answerers_lock = threading.Lock()  # the page asks from several threads
 
@@ -131,7 +134,7 @@ class Engine:
         hits = [Hit.of(node) for node in found]
         retrieved_at = time.perf_counter()
         contexts = contexts_of(self.widener.postprocess_nodes(found, query))
-        draft = extractive_answer(standalone, contexts, self.scorer) if contexts else None
+        draft = extractive_answer(standalone, contexts, self.scorer, self.reranker) if contexts else None
         answer, citations, no_answer = self._decide(standalone, draft, contexts, hits)
         mode, notice = "extractive", None
         if llm is not None and not no_answer:  # the LLM is asked only when the archive holds the answer

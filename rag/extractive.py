@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rag.citations import Citation
 from rag.context import ArticleContext
@@ -24,8 +25,12 @@ from rag.enumerations import (
     is_list_question,
 )
 from rag.relevance import Term, asked_about, coverage, question_terms, tag_words
+from rag.rerank import RERANK_TOP, rerank_scores
 from rag.scorer import SentenceScorer
 from rag.sentence_features import FACT_KINDS, ArticleView, QuestionView, asked_category, sentence_features
+
+if TYPE_CHECKING:
+    from sentence_transformers import CrossEncoder
 
 _MAX_FACT_SENTENCES = 2
 MIN_SUBJECT_CHARS = 4  # a shorter subject (「会议」) says too little to make one sentence the whole answer
@@ -149,7 +154,7 @@ def _names_the_asked(question: str, sentence: str) -> bool:
 
 
 def answer_fact(question: str, contexts: list[ArticleContext], scorer: SentenceScorer,
-                max_sentences: int = _MAX_FACT_SENTENCES) -> Draft | None:
+                max_sentences: int = _MAX_FACT_SENTENCES, reranker: CrossEncoder | None = None) -> Draft | None:
     """The sentences the scorer finds likeliest to hold the asked fact, in article order, one citation
     each; the draft's confidence is the scorer's answerability of them."""
     candidates, rows = fact_candidates(question, contexts)
@@ -157,6 +162,10 @@ def answer_fact(question: str, contexts: list[ArticleContext], scorer: SentenceS
         return None
     probability = scorer.probabilities(rows)
     order = sorted(range(len(candidates)), key=lambda i: (-probability[i], candidates[i][2] - candidates[i][1]))
+    if reranker is not None:  # the cross-encoder orders the scorer's best few
+        top = order[:RERANK_TOP]
+        scores = rerank_scores(reranker, question, [c.article.text[s:e] for c, s, e in (candidates[i] for i in top)])
+        order = [i for _, i in sorted(zip(scores, top), key=lambda pair: -pair[0])] + order[RERANK_TOP:]
     best = order[0]
     best_ctx, best_start, best_end = candidates[best]
     if _names_the_asked(question, best_ctx.article.text[best_start:best_end]):
@@ -182,14 +191,15 @@ def _support(terms: tuple[Term, ...], ctx: ArticleContext) -> float:
     return coverage(terms, ctx.article.title + "\n" + ctx.article.text)
 
 
-def extractive_answer(question: str, contexts: list[ArticleContext], scorer: SentenceScorer) -> Draft | None:
+def extractive_answer(question: str, contexts: list[ArticleContext], scorer: SentenceScorer,
+                      reranker: CrossEncoder | None = None) -> Draft | None:
     """A list answer for list questions when a list fits, else the fact sentences."""
     if is_list_question(question) or asked_ordinal(question):
         listed = answer_list(question, contexts)
-        fact = answer_fact(question, contexts, scorer, max_sentences=3)
+        fact = answer_fact(question, contexts, scorer, 3, reranker)
         # a numbered list wins unless one sentence fits the question far better (「…从哪些方面汇报」
         # asked of a speaker whose points are listed with 、 rather than numbered)
         if listed is not None and (fact is None or listed.match + 0.25 >= fact.match):
             return listed
         return fact
-    return answer_fact(question, contexts, scorer)
+    return answer_fact(question, contexts, scorer, reranker=reranker)

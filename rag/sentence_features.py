@@ -38,6 +38,9 @@ FACT_KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             re.compile(r"书记|县长|主任|局长|部长|负责人|主席|代表|委员|同志|总理|总统|首相|院长|省长|市长")),
     "where": (re.compile(r"哪里|在哪|什么地方|哪些地方|何地|哪个村|哪个镇|哪座|哪个城市|哪个国家|哪个省|地点|到哪|去了哪|到了哪"),
               re.compile(r"[到在赴于][^，,。；;]{0,24}(?:村|镇|乡|县|市|省|国|公园|现场|街|路|指挥部|广场|园区|基地|企业|学校|举行)")),
+    # the granularity asked: 「哪天」 wants a day, not the 今年 that any sentence of the year has
+    "day": (re.compile(r"哪天|哪一天|几号|几月几日|哪日|日期"), re.compile(r"\d{1,2}月\d{1,2}日|\d{1,2}日|[昨今明]天")),
+    "year": (re.compile(r"哪年|哪一年|何年|年份|几几年"), re.compile(r"\d{4}年|[一二〇零○]{4}年")),
     "demand": (re.compile(r"什么要求|哪些要求|提出了什么|强调了什么|部署了什么"), re.compile(r"要[^求]|必须|务必|应当|切实")),
     # 「有哪些活动」 without numbered points: the sentence that lists things with 、
     "which": (re.compile(r"哪些|哪几"), re.compile(r"(?:[^、，,。]{1,12}、){2,}")),
@@ -54,7 +57,6 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _HOW_MANY_UNIT = re.compile(r"(?:多少|几)([\u4e00-\u9fff]{1,2})")  # 「多少人次」: a count of 人次 is asked
 _SLOT_CONTEXT = 4  # characters each side of the asking word that say what is asked (「积雪有多厚」, 「由谁主持」)
 _PRONOUN_START = re.compile(r"[\s　]*(?:他|她|它|牠|其|该|这|此|他们|她们|它们)")  # the subject is in the sentence before
-_HAN = re.compile(r"[\u4e00-\u9fff]")
 
 FEATURES = (
     "own", "window", "own_all_terms", "article_support", "title_cover", "specific_missing", "bigram_overlap",
@@ -80,8 +82,12 @@ def _cover(terms: tuple[Term, ...], text: str) -> float:
     return coverage(terms, text) if terms else 0.0
 
 
+def _han(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff"
+
+
 def _bigrams(text: str) -> set[str]:
-    return {text[i : i + 2] for i in range(len(text) - 1) if _HAN.match(text[i]) and _HAN.match(text[i + 1])}
+    return {text[i : i + 2] for i in range(len(text) - 1) if _han(text[i]) and _han(text[i + 1])}
 
 
 @dataclass(frozen=True)
@@ -184,8 +190,9 @@ def sentence_features(q: QuestionView, a: ArticleView, ctx: ArticleContext, star
     sentence = text[start:end]
     window = text[ctx.reply_start(start) : end]  # the speaker is often named where the paragraph starts
     sentence_bigrams = _bigrams(sentence)
-    new_chars = [ch for ch in sentence if _HAN.match(ch) and ch not in q.chars]
-    han = sum(1 for ch in sentence if _HAN.match(ch)) or 1
+    han_chars = [ch for ch in sentence if _han(ch)]
+    new_chars = [ch for ch in han_chars if ch not in q.chars]
+    han = len(han_chars) or 1
     kinds = {kind: 1.0 if holds.search(sentence) else 0.0 for kind, holds in q.kinds}
     role = q.role
     previous = text[max(0, start - 80) : start]

@@ -11,9 +11,10 @@ passages, the test passages only as distractors). Test questions are never read.
 Each candidate sentence of the articles the engine reads is a row of FEATURES, labelled 1 when it
 holds a key point of its question (NFKC, spaces folded, as the eval judges answers). A question
 that should be refused gives only 0 rows. The logistic regression's regularisation is chosen by
-question-grouped cross-validation; the thresholds (assert / 可能相关 / refuse, and when a second
-sentence joins) are chosen on the out-of-fold probabilities, so they are not fitted to the very
-answers they are tried on. Seeded throughout: the same data gives the same file.
+question-grouped cross-validation. The answerability is fitted on the out-of-fold sentence
+probabilities, so it is a calibrated chance that the answer is right, and its thresholds follow from
+WRONG_COST and MAYBE_RIGHT rather than from a search over the same questions; when a second sentence
+joins is chosen out of fold too. Seeded throughout: the same data gives the same file.
 
 To retrain on your own eval sets, put NAME.dev.jsonl files in a folder and pass --sets FOLDER.
 """
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 
 SEED = 0
 WRONG_COST = 1.0  # assert an answer when it is likelier right than wrong; below, the 可能相关 band still shows it
+MAYBE_RIGHT = 0.25  # below this chance of being right, the best sentences are not worth showing
 
 
 @dataclass
@@ -129,18 +131,16 @@ def _right(q: Question, probability: np.ndarray, second_at: float) -> bool:
 
 
 def choose_thresholds(answerable: np.ndarray, right: np.ndarray) -> dict[str, float]:
-    """answer_at maximising right − WRONG_COST × wrong over the questions answered; maybe_at as low as
-    the answers just below it are still right a quarter of the time (they are shown as 可能相关)."""
-    gains = {float(t): right[answerable >= t].sum() - WRONG_COST * (~right[answerable >= t]).sum()
-             for t in np.arange(0.05, 0.95, 0.01)}
-    answer_at = max(gains, key=lambda t: (gains[t], -t))
-    maybe_at = answer_at
-    for low in np.arange(answer_at - 0.05, 0.0, -0.05):
-        band = (answerable >= low) & (answerable < low + 0.05)
-        if band.any() and right[band].mean() < 0.25:
-            break
-        maybe_at = float(low)
-    return {"answer_at": round(answer_at, 3), "maybe_at": round(maybe_at, 3)}
+    """The answerability is a calibrated probability (fitted on out-of-fold scores), so the thresholds
+    follow from what an answer is worth, not from a search that would chase noise: assert when the
+    answer is likelier right than WRONG_COST times wrong, show as 可能相关 while it is right at least a
+    quarter of the time. Prints how the out-of-fold answers fall at those thresholds."""
+    answer_at, maybe_at = 1 / (1 + WRONG_COST), MAYBE_RIGHT
+    asserted, shown = answerable >= answer_at, (answerable >= maybe_at) & (answerable < answer_at)
+    print(f"  out of fold: {int((asserted & right).sum())} asserted right, {int((asserted & ~right).sum())} asserted "
+          f"wrong, {int(shown.sum())} shown as 可能相关 ({int((shown & right).sum())} right), of {len(right)}",
+          file=sys.stderr)
+    return {"answer_at": round(answer_at, 3), "maybe_at": maybe_at}
 
 
 def _out_of_fold(x: np.ndarray, y: np.ndarray, groups: np.ndarray, c: float, folds: int) -> np.ndarray:
@@ -185,7 +185,7 @@ def train(questions: list[Question], folds: int = 5) -> dict[str, object]:
     question_groups = np.array([texts[q.question] for q in questions])
     answerable = _out_of_fold(answer_x, right.astype(int), question_groups, 1.0, folds)
     thresholds = choose_thresholds(answerable, right)
-    print(f"  out of fold: {right.sum()} of {len(questions)} right when always answering; {thresholds}", file=sys.stderr)
+    print(f"  out of fold: {right.sum()} of {len(questions)} right when always answering", file=sys.stderr)
     sentence = LogisticRegression(C=best_c, max_iter=3000, random_state=SEED).fit(xs, y)
     answer = LogisticRegression(C=1.0, max_iter=3000, random_state=SEED).fit(answer_x, right.astype(int))
     return {

@@ -124,7 +124,8 @@ class ArticleWidener(BaseNodePostprocessor):
 
     def _postprocess_nodes(self, nodes: list[NodeWithScore],
                            query_bundle: QueryBundle | None = None) -> list[NodeWithScore]:
-        contexts = article_contexts(self.index, [Hit.of(found) for found in nodes], self.max_articles)
+        sides = getattr(query_bundle, "side_scores", None)
+        contexts = article_contexts(self.index, [Hit.of(found, sides) for found in nodes], self.max_articles)
         return [NodeWithScore(node=_article_node(ctx), score=ctx.hits[0].score) for ctx in contexts]
 
 

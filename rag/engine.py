@@ -17,7 +17,7 @@ from types import EllipsisType
 
 from ingest.embed import Embedder, load_embedder
 from ingest.index import Index
-from rag.citations import Answer, Citation, Retrieved
+from rag.citations import MARKER, Answer, Citation, Retrieved
 from rag.context import ArticleContext, ArticleWidener, contexts_of
 from rag.extractive import Draft, cite_span, extractive_answer
 from rag.followup import HISTORY_NEEDED, condense, needs_history
@@ -31,13 +31,13 @@ from rag.retrieve import Hit, SearchFilter, SearchQuery, hybrid_retriever
 
 NOT_FOUND = "档案中没有找到能回答这个问题的内容。"
 EMPTY_INDEX = "档案库还是空的：请先导入报纸文件。"
-UNSURE = "没有把握确定档案中有答案。下面的句子可能相关，请核对原文："
+UNSURE = "没有把握确定档案中有答案。下面的句子可能相关，请核对所列原文："
 _MAX_ANSWERERS = 8
 
 
 @dataclass(frozen=True)
 class EngineConfig:
-    """Knobs of question answering; the thresholds are calibrated on the sample eval set."""
+    """Knobs of question answering; a fact answer's thresholds are in the scorer's model file (chosen on dev sets)."""
 
     k: int = 8  # fused chunks handed to the answerer
     candidates: int = 30  # chunks each retriever proposes before fusion
@@ -169,8 +169,9 @@ class Engine:
         if draft.confidence is not None:  # fact sentences: the learned answerability decides
             if draft.confidence >= self.scorer.answer_at:
                 return draft.answer, draft.citations, False
-            if draft.confidence >= self.scorer.maybe_at:
-                return f"{UNSURE}\n{draft.answer}", draft.citations, True
+            if draft.confidence >= self.scorer.maybe_at:  # the sentences without [n]: shown, not cited as evidence
+                shown = MARKER.sub("\n", draft.answer).strip()
+                return f"{UNSURE}\n{shown}", draft.citations, True
             return self._closest(contexts)
         if draft.support >= self.config.min_support:
             return draft.answer, draft.citations, False

@@ -14,7 +14,7 @@ it, which is what llama-index's fusion needs: it merges nodes by their text-and-
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from llama_index.core.llms import MockLLM
@@ -45,9 +45,12 @@ class SearchFilter:
 
 @dataclass
 class SearchQuery(QueryBundle):
-    """A question with its filters; llama-index's fusion hands this same object to each retriever."""
+    """A question with its filters; llama-index's fusion hands this same object to each retriever, so
+    each leaves its own scores here ({"dense": {chunk id: cosine}, "bm25": {chunk id: share of the best}})
+    for the answerer, which the fused reciprocal rank would otherwise lose."""
 
     filters: SearchFilter = SearchFilter()
+    side_scores: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def _filters_of(query_bundle: QueryBundle) -> SearchFilter:
@@ -67,13 +70,17 @@ class Hit:
     start: int
     end: int
     score: float
+    dense: float = 0.0  # the dense retriever's cosine for this chunk (0: it did not propose it)
+    lexical: float = 0.0  # its BM25 score as a share of the question's best (0: BM25 did not propose it)
 
     @classmethod
-    def of(cls, found: NodeWithScore) -> Hit:
-        meta = found.node.metadata
-        return cls(chunk_id=found.node.node_id, article_id=meta["article_id"], title=meta["title"],
+    def of(cls, found: NodeWithScore, side_scores: dict[str, dict[str, float]] | None = None) -> Hit:
+        meta, chunk_id = found.node.metadata, found.node.node_id
+        sides = side_scores or {}
+        return cls(chunk_id=chunk_id, article_id=meta["article_id"], title=meta["title"],
                    date=meta["date"] or None, source=meta["source"], text=found.node.get_content(),
-                   start=meta["start"], end=meta["end"], score=float(found.score or 0.0))
+                   start=meta["start"], end=meta["end"], score=float(found.score or 0.0),
+                   dense=sides.get("dense", {}).get(chunk_id, 0.0), lexical=sides.get("bm25", {}).get(chunk_id, 0.0))
 
 
 def chunk_nodes(index: Index, chunk_ids: list[str]) -> dict[str, TextNode]:
@@ -111,6 +118,8 @@ class DenseRetriever(BaseRetriever):
         vector = self._embedder.encode_query(query_bundle.query_str)
         where = _to_chroma_where(_filters_of(query_bundle))
         found = self._index.dense_query(vector.tolist(), self._top_k, where)
+        if isinstance(query_bundle, SearchQuery):
+            query_bundle.side_scores["dense"] = dict(found)
         nodes = chunk_nodes(self._index, [chunk_id for chunk_id, _ in found])
         return [NodeWithScore(node=nodes[i], score=similarity) for i, similarity in found if i in nodes]
 
@@ -135,6 +144,8 @@ class ChineseBM25Retriever(BaseRetriever):
         top = min(self._top_k, len(ids))
         best = np.argpartition(-scores, top - 1)[:top]
         best = [i for i in best[np.argsort(-scores[best])] if scores[i] > 0]
+        if isinstance(query_bundle, SearchQuery) and best:
+            query_bundle.side_scores["bm25"] = {ids[i]: float(scores[i] / scores[best[0]]) for i in best}
         nodes = chunk_nodes(self._index, [ids[i] for i in best])
         return [NodeWithScore(node=nodes[ids[i]], score=float(scores[i])) for i in best if ids[i] in nodes]
 

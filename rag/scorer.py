@@ -3,7 +3,7 @@ answerer may be that anything retrieved answers the question at all.
 
 The model is a logistic regression over rag/sentence_features.FEATURES, trained by
 `python -m eval.train_scorer` (scikit-learn, fixed seed) on the dev halves of the eval sets and the
-public dev data in ../shared/data; its weights, the feature scaling and the thresholds chosen on dev
+public dev data in ../shared/data; its weights, the feature scaling and the thresholds
 sit in rag/models/sentence_scorer.json, small enough to read. Scoring is a dot product in numpy, so
 the question path loads no scikit-learn.
 """

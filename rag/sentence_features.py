@@ -62,6 +62,7 @@ FEATURES = (
     "own", "window", "own_all_terms", "article_support", "title_cover", "specific_missing", "bigram_overlap",
     "question_numbers", "asked_noun_named", "novelty", "near_hit", "article_rank", "best_hit_score",
     "position", "lead", "log_length", "role_title", "category",
+    "chunk_dense", "chunk_bm25", "article_dense",
     "unit_after_number", "longest_common", "slot_before", "slot_after", "previous_overlap", "idf_overlap", "pronoun_start",
     *(f"kind_{kind}" for kind in FACT_KINDS), "asks_fact_kind",
 )
@@ -161,6 +162,7 @@ class ArticleView:
     title_cover: float
     specific_missing: float
     best_hit_score: float
+    best_dense: float
     sentences: int
     idf: dict[str, float]  # each question bigram's rarity among the article's sentences: the topic says least
 
@@ -178,6 +180,7 @@ class ArticleView:
             title_cover=_cover(q.terms, article.title),
             specific_missing=len(missing) / len(specific) if specific else 0.0,
             best_hit_score=max((h.score for h in ctx.hits), default=0.0),
+            best_dense=max((h.dense for h in ctx.hits), default=0.0),
             sentences=n,
             idf=idf,
         )
@@ -196,6 +199,7 @@ def sentence_features(q: QuestionView, a: ArticleView, ctx: ArticleContext, star
     kinds = {kind: 1.0 if holds.search(sentence) else 0.0 for kind, holds in q.kinds}
     role = q.role
     previous = text[max(0, start - 80) : start]
+    overlapping = [h for h in ctx.hits if h.start < end and start < h.end]  # the chunks that hold the sentence
     common = SequenceMatcher(None, q.stripped, sentence, autojunk=False).find_longest_match().size if q.stripped else 0
     return [
         _cover(a.focus, sentence),
@@ -216,6 +220,9 @@ def sentence_features(q: QuestionView, a: ArticleView, ctx: ArticleContext, star
         math.log1p(end - start),
         1.0 if role and re.search(rf"(?:{TITLES})[^，,。；;]{{0,3}}{re.escape(role)}", sentence) else 0.0,
         1.0 if q.category and q.category in sentence else 0.0,
+        max((h.dense for h in overlapping), default=0.0),
+        max((h.lexical for h in overlapping), default=0.0),
+        a.best_dense,
         1.0 if q.unit and q.unit.search(sentence) else 0.0,
         min(common, 12) / 12,
         *(len(slot & sentence_bigrams) / len(slot) if slot else 0.0 for slot in q.slots),

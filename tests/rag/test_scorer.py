@@ -65,3 +65,9 @@ def test_middling_answerability_shows_the_best_sentences_as_possibly_related(eng
     assert "203家企业" in answer.answer and answer.citations  # shown, labelled, not asserted
     sure = engine.ask("招聘会有多少家企业到场？")
     assert not sure.no_answer and "203家企业" in sure.answer
+
+
+def test_each_hit_keeps_its_dense_and_bm25_scores_through_the_fusion(engine: Engine) -> None:
+    hits = [hit for ctx in engine.read("招聘会有多少家企业到场？") for hit in ctx.hits]
+    assert any(0 < hit.dense <= 1 for hit in hits)  # the cosine the fused reciprocal rank would lose
+    assert max(hit.lexical for hit in hits) == 1.0  # BM25 as a share of the question's best chunk

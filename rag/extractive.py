@@ -24,7 +24,7 @@ from rag.enumerations import (
     find_enumerations,
     is_list_question,
 )
-from rag.relevance import Term, asked_about, coverage, question_terms, tag_words
+from rag.relevance import Term, asked_about, coverage, focus_terms, question_terms, tag_words
 from rag.rerank import RERANK_TOP, rerank_scores
 from rag.scorer import SentenceScorer
 from rag.sentence_features import FACT_KINDS, ArticleView, QuestionView, asked_category, sentence_features
@@ -56,11 +56,6 @@ def cite_span(n: int, ctx: ArticleContext, start: int, end: int) -> Citation:
         n=n, article_id=article.id, title=article.title, date=article.date or article.meta.get("date_text"),
         source=article.source, text=article.text[p_start:p_end], span=(start - p_start, end - p_start), offset=p_start,
     )
-
-
-def _focus(terms: tuple[Term, ...], title: str) -> tuple[Term, ...]:
-    # empty when the headline holds every word: then what is asked (when / where / …) decides
-    return tuple(t for t in terms if t.word not in title)
 
 
 # ---- lists ----------------------------------------------------------------------------------
@@ -99,7 +94,7 @@ def answer_list(question: str, contexts: list[ArticleContext]) -> Draft | None:
     terms = question_terms(question)
     scored = []
     for ctx in contexts:
-        focus = _focus(terms, ctx.article.title)
+        focus = focus_terms(terms, ctx.article.title)
         for e in find_enumerations(ctx.article.text):
             fit = _enumeration_fit(question, focus, ctx, e)
             bonus = 0.3 * ctx.near_hit(e.start, e.end) - 0.2 * ctx.rank
@@ -179,7 +174,7 @@ def answer_fact(question: str, contexts: list[ArticleContext], scorer: SentenceS
         citations.append(cite_span(n, ctx, start, end))
         parts.append(f"{ctx.article.text[start:end]}[{n}]")
     terms = question_terms(question)
-    focus = _focus(terms, best_ctx.article.title)
+    focus = focus_terms(terms, best_ctx.article.title)
     context_start = best_ctx.paragraph_of(chosen[0][1])[0]  # with the speaker named before the sentence
     match = coverage(focus, best_ctx.article.text[context_start : chosen[-1][2]])
     return Draft("".join(parts), citations, _support(terms, best_ctx), match, scorer.answerability(probability, rows))

@@ -94,6 +94,12 @@ def coverage(terms: tuple[Term, ...], text: str) -> float:
     return sum(t.weight * _found(t.word, text, t.short_form) for t in terms) / total
 
 
+def focus_terms(terms: tuple[Term, ...], title: str) -> tuple[Term, ...]:
+    """The terms a headline does not already hold: those say which sentence, the others which article
+    (empty when the headline holds every word: then what is asked, when / where / …, decides)."""
+    return tuple(t for t in terms if t.word not in title)
+
+
 def dated(text: str, date: str | None) -> str:
     """`text` with its article's date written out (2023年6月8日), so a year or day asked about that only
     the issue date gives is found."""

@@ -22,6 +22,7 @@ from rag.relevance import (
     asked_noun,
     coverage,
     dated,
+    focus_terms,
     missing_specific,
     names_asked,
     question_terms,
@@ -175,7 +176,7 @@ class ArticleView:
         idf = {b: math.log((n + 1) / (1 + sum(b in text for text in sentences))) + 0.1 for b in q.bigrams}
         missing = missing_specific(q.terms, dated(article.title + "\n" + article.text, article.date))
         return cls(
-            focus=tuple(t for t in q.terms if t.word not in article.title),
+            focus=focus_terms(q.terms, article.title),
             support=_cover(q.terms, article.title + "\n" + article.text),
             title_cover=_cover(q.terms, article.title),
             specific_missing=len(missing) / len(specific) if specific else 0.0,

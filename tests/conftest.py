@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
@@ -19,6 +20,14 @@ from ingest.pipeline import ingest_paths
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 SAMPLE_FILE = SAMPLES / "000_49aff026e3962e89.txt"
+
+
+def paper_index(folder: Path, records: list[dict[str, str]], embedder: Embedder) -> Path:
+    """`records` ({id, title, date, content}) written as one JSONL paper in `folder` and ingested into
+    `folder/index`, which is returned."""
+    (folder / "paper.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
+    ingest_paths([str(folder / "paper.jsonl")], folder / "index", embedder=embedder)
+    return folder / "index"
 
 
 @pytest.fixture(autouse=True)

@@ -11,11 +11,11 @@ from click.testing import CliRunner
 
 from cli import main
 from ingest.embed import Embedder
-from ingest.pipeline import ingest_paths
 from rag.engine import Engine, EngineConfig
 from rag.extractive import fact_candidates
 from rag.rerank import RERANK_TOP, load_reranker
 from rag.scorer import DEFAULT_MODEL
+from tests.conftest import paper_index
 
 REPORT = ("本报讯 3月14日，江州市春风行动大型招聘会在市人力资源市场举行。\n"
           "203家企业现场提供就业岗位5300余个，吸引8600余名求职者进场。\n"
@@ -40,11 +40,8 @@ def _tiny_cross_encoder(folder: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def index_dir(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
-    folder = tmp_path_factory.mktemp("rerank")
     record = {"id": "1", "title": "江州举办春风行动招聘会", "date": "2024-03-14", "content": REPORT}
-    (folder / "paper.jsonl").write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
-    ingest_paths([str(folder / "paper.jsonl")], folder / "index", embedder=embedder)
-    return folder / "index"
+    return paper_index(tmp_path_factory.mktemp("rerank"), [record], embedder)
 
 
 def test_the_rerankers_best_sentence_is_the_one_quoted(index_dir: Path, embedder: Embedder, tmp_path: Path) -> None:

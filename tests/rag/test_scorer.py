@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from ingest.embed import Embedder
-from ingest.pipeline import ingest_paths
 from rag.engine import UNSURE, Engine, EngineConfig
 from rag.extractive import fact_candidates
 from rag.scorer import ANSWER_FEATURES, DEFAULT_MODEL, ScorerMismatch, SentenceScorer, load_scorer
 from rag.sentence_features import FEATURES
+from tests.conftest import paper_index
 
 REPORT = ("本报讯 3月14日，江州市春风行动大型招聘会在市人力资源市场举行。\n"
           "203家企业现场提供就业岗位5300余个，吸引8600余名求职者进场。\n"
@@ -22,11 +22,8 @@ REPORT = ("本报讯 3月14日，江州市春风行动大型招聘会在市人�
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Engine:
-    folder = tmp_path_factory.mktemp("scorer")
     record = {"id": "1", "title": "江州举办春风行动招聘会", "date": "2024-03-14", "content": REPORT}
-    (folder / "paper.jsonl").write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
-    ingest_paths([str(folder / "paper.jsonl")], folder / "index", embedder=embedder)
-    return Engine(folder / "index", embedder=embedder)
+    return Engine(paper_index(tmp_path_factory.mktemp("scorer"), [record], embedder), embedder=embedder)
 
 
 def test_the_packaged_model_computes_this_versions_features() -> None:

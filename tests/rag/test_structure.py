@@ -1,13 +1,10 @@
 """Answers that follow how papers are written: a list a pronoun introduces, an interview's replies."""
 
-import json
-from pathlib import Path
-
 import pytest
 
 from ingest.embed import Embedder
-from ingest.pipeline import ingest_paths
 from rag.engine import Engine
+from tests.conftest import paper_index
 
 SPEECH = ("3月5日，全市安全生产工作会议召开。市委副书记李明出席会议并讲话，副市长赵刚主持会议。\n"
           "会上，赵刚通报了一季度安全生产情况。\n"
@@ -22,12 +19,9 @@ INTERVIEW = ("老旧小区改造怎么改？记者采访了市住建局负责人
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Engine:
-    folder = tmp_path_factory.mktemp("structure")
     records = [{"id": "1", "title": "全市安全生产工作会议召开", "date": "2023-03-05", "content": SPEECH},
                {"id": "2", "title": "老旧小区改造答记者问", "date": "2023-06-08", "content": INTERVIEW}]
-    (folder / "paper.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
-    ingest_paths([str(folder / "paper.jsonl")], folder / "index", embedder=embedder)
-    return Engine(folder / "index", embedder=embedder)
+    return Engine(paper_index(tmp_path_factory.mktemp("structure"), records, embedder), embedder=embedder)
 
 
 def test_a_list_a_pronoun_introduces_is_the_last_named_speakers(engine: Engine) -> None:

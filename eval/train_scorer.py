@@ -10,11 +10,15 @@ passages, the test passages only as distractors). Test questions are never read.
 
 Each candidate sentence of the articles the engine reads is a row of FEATURES, labelled 1 when it
 holds a key point of its question (NFKC, spaces folded, as the eval judges answers). A question
-that should be refused gives only 0 rows. The logistic regression's regularisation is chosen by
+that should be refused gives only 0 rows; so does, mostly, an answerable one asked again without its
+gold articles (a near miss made from real data, which only the answerability learns from, at
+WITHHELD_WEIGHT). The logistic regression's regularisation is chosen by
 question-grouped cross-validation. The answerability is fitted on the out-of-fold sentence
 probabilities, so it is a calibrated chance that the answer is right, and its thresholds follow from
 WRONG_COST and MAYBE_RIGHT rather than from a search over the same questions; when a second sentence
-joins is chosen out of fold too. Seeded throughout: the same data gives the same file.
+joins is chosen out of fold too. Seeded throughout: the same candidates give the same file (the
+candidates themselves can differ by a sentence between runs, since the query encoder's thread count
+follows the machine's load and its floats with it).
 
 To retrain on your own eval sets, put NAME.dev.jsonl files in a folder and pass --sets FOLDER.
 """
@@ -32,7 +36,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from eval.metrics import fold
-from eval.sets import DATA_DIR, EvalQuestion, load_benchmark, load_set, set_files
+from eval.run import gold_lookup
+from eval.sets import DATA_DIR, EvalQuestion, EvalSet, load_benchmark, load_set, qrels, set_files
 from eval.suite import archive_index
 from rag.extractive import fact_candidates
 from rag.scorer import ANSWER_FEATURES, DEFAULT_MODEL
@@ -40,11 +45,16 @@ from rag.sentence_features import FEATURES
 
 if TYPE_CHECKING:
     from ingest.embed import Embedder
+    from rag.context import ArticleContext
     from rag.engine import Engine
 
 SEED = 0
 WRONG_COST = 1.0  # assert an answer when it is likelier right than wrong; below, the 可能相关 band still shows it
 MAYBE_RIGHT = 0.25  # below this chance of being right, the best sentences are not worth showing
+# a question asked without its gold articles counts half: that the archive lacks the answer is likelier
+# among them than among real questions (dev: weight 1 refused 5 % more right answers, 0.3 answered
+# more near misses)
+WITHHELD_WEIGHT = 0.5
 
 
 @dataclass
@@ -58,26 +68,38 @@ class Question:
     labels: list[int]
     texts: list[str]
     articles: list[int]  # which read article each candidate is from (a second sentence must share it)
+    withheld: bool = False  # asked again without its gold articles: teaches the answerability only
 
 
 def collect(engine: Engine, questions: list[EvalQuestion], source: str) -> list[Question]:
-    """Every candidate of each question as the engine reads it."""
+    """Every candidate of each question as the engine reads it; and for an answerable question whose
+    gold article was read, the same question read without its gold articles (an archive that lacks
+    the answer, as a near miss: what refusing should look like)."""
+    gold = qrels(EvalSet(source, tuple(questions)), *gold_lookup(s.article for s in engine.index.list_articles()))
     collected = []
     for done, q in enumerate(questions, start=1):
         if q.expects_answer and not q.key_points:
             continue  # an answer with no verbatim key point cannot label sentences
         question = engine.condense(q.question, list(q.history), None)  # a follow-up as the engine reads it
         contexts = engine.read(question)
-        candidates, rows = fact_candidates(question, contexts)
-        texts = [ctx.article.text[start:end] for ctx, start, end in candidates]
-        points = [fold(p) for p in q.key_points] if q.expects_answer else []
-        labels = [int(any(p in fold(t) for p in points)) for t in texts]
-        order = {id(ctx): n for n, ctx in enumerate(contexts)}
-        collected.append(Question(source, q.question, q.key_points if q.expects_answer else (), rows, labels, texts,
-                                  [order[id(ctx)] for ctx, _, _ in candidates]))
+        points = q.key_points if q.expects_answer else ()
+        collected.append(_question(source, q.question, points, question, contexts))
+        without = [ctx for ctx in contexts if ctx.article.id not in gold.get(q.qid, {})]
+        if q.expects_answer and without and len(without) < len(contexts):
+            collected.append(_question(source, q.question, points, question, without, withheld=True))
         if done % 50 == 0:
             print(f"  {source}: {done}/{len(questions)} questions", file=sys.stderr)
     return collected
+
+
+def _question(source: str, asked: str, key_points: tuple[str, ...], question: str, contexts: list[ArticleContext],
+              withheld: bool = False) -> Question:
+    candidates, rows = fact_candidates(question, contexts)
+    texts = [ctx.article.text[start:end] for ctx, start, end in candidates]
+    points = [fold(p) for p in key_points]
+    labels = [int(any(p in fold(t) for p in points)) for t in texts]
+    order = {id(ctx): n for n, ctx in enumerate(contexts)}
+    return Question(source, asked, key_points, rows, labels, texts, [order[id(ctx)] for ctx, _, _ in candidates], withheld)
 
 
 def _engine(index_dir: Path, embedder: Embedder) -> Engine:
@@ -143,16 +165,21 @@ def choose_thresholds(answerable: np.ndarray, right: np.ndarray) -> dict[str, fl
     return {"answer_at": round(answer_at, 3), "maybe_at": maybe_at}
 
 
-def _out_of_fold(x: np.ndarray, y: np.ndarray, groups: np.ndarray, c: float, folds: int) -> np.ndarray:
+def _out_of_fold(x: np.ndarray, y: np.ndarray, groups: np.ndarray, c: float, folds: int,
+                 fits: np.ndarray | None = None, weights: np.ndarray | None = None) -> np.ndarray:
+    """Each row's probability from a model fitted on the other folds' rows (those `fits` allows)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GroupKFold
 
     oof = np.zeros(len(y))
     for fit_rows, held_rows in GroupKFold(n_splits=folds).split(x, y, groups):
+        if fits is not None:
+            fit_rows = fit_rows[fits[fit_rows]]
         if len(set(y[fit_rows])) < 2:  # a small set's fold may hold one kind only: its rate is all it says
             oof[held_rows] = y[fit_rows].mean()
             continue
-        model = LogisticRegression(C=c, max_iter=3000, random_state=SEED).fit(x[fit_rows], y[fit_rows])
+        model = LogisticRegression(C=c, max_iter=3000, random_state=SEED).fit(
+            x[fit_rows], y[fit_rows], sample_weight=None if weights is None else weights[fit_rows])
         oof[held_rows] = model.predict_proba(x[held_rows])[:, 1]
     return oof
 
@@ -169,25 +196,31 @@ def train(questions: list[Question], folds: int = 5) -> dict[str, object]:
     owner = np.array([n for n, q in enumerate(questions) for _ in q.rows])
     texts = {text: n for n, text in enumerate(dict.fromkeys(q.question for q in questions))}
     groups = np.array([texts[q.question] for q in questions for _ in q.rows])  # the same question asked twice
-    scaler = StandardScaler().fit(x)
+    asked = np.array([not q.withheld for q in questions for _ in q.rows])  # the sentence model learns from these
+    scaler = StandardScaler().fit(x[asked])
     xs = scaler.transform(x)
-    by_c = {c: _out_of_fold(xs, y, groups, c, folds) for c in (0.01, 0.1, 1.0)}
-    hits = {c: sum(int(y[owner == n][np.argmax(oof[owner == n])]) for n in range(len(questions))) for c, oof in by_c.items()}
+    by_c = {c: _out_of_fold(xs, y, groups, c, folds, asked) for c in (0.01, 0.1, 1.0)}
+    plain = [n for n, q in enumerate(questions) if not q.withheld]
+    hits = {c: sum(int(y[owner == n][np.argmax(oof[owner == n])]) for n in plain) for c, oof in by_c.items()}
     best_c = max(hits, key=lambda c: hits[c])
-    print(f"  top sentence holds a key point, by C: {hits} of {len(questions)}", file=sys.stderr)
+    print(f"  top sentence holds a key point, by C: {hits} of {len(plain)}", file=sys.stderr)
     per_question = [by_c[best_c][owner == n] for n in range(len(questions))]
-    second_at = max((0.5, 0.7, 0.85, 1.01), key=lambda t: sum(_right(q, p, t) for q, p in zip(questions, per_question)))
+    second_at = max((0.5, 0.7, 0.85, 1.0), key=lambda t: sum(_right(q, p, t) for q, p in zip(questions, per_question)))
     right = np.array([_right(q, p, second_at) for q, p in zip(questions, per_question)])
     if right.all() or not right.any():
         raise ValueError("every dev question came out " + ("right" if right.all() else "wrong") + ": the answerability "
                          "needs both; add questions the archive cannot answer (type no-answer) or harder ones")
     answer_x = np.array([answer_row(p, q.rows) for q, p in zip(questions, per_question)])
     question_groups = np.array([texts[q.question] for q in questions])
-    answerable = _out_of_fold(answer_x, right.astype(int), question_groups, 1.0, folds)
+    weights = np.array([WITHHELD_WEIGHT if q.withheld else 1.0 for q in questions])
+    answerable = _out_of_fold(answer_x, right.astype(int), question_groups, 1.0, folds, weights=weights)
     thresholds = choose_thresholds(answerable, right)
     print(f"  out of fold: {right.sum()} of {len(questions)} right when always answering", file=sys.stderr)
-    sentence = LogisticRegression(C=best_c, max_iter=3000, random_state=SEED).fit(xs, y)
-    answer = LogisticRegression(C=1.0, max_iter=3000, random_state=SEED).fit(answer_x, right.astype(int))
+    withheld = np.array([q.withheld for q in questions])
+    print(f"  out of fold, asked without their gold articles: {int((answerable[withheld] >= thresholds['answer_at']).sum())} "
+          f"of {int(withheld.sum())} still asserted", file=sys.stderr)
+    sentence = LogisticRegression(C=best_c, max_iter=3000, random_state=SEED).fit(xs[asked], y[asked])
+    answer = LogisticRegression(C=1.0, max_iter=3000, random_state=SEED).fit(answer_x, right.astype(int), sample_weight=weights)
     return {
         "mean": scaler.mean_.tolist(), "scale": scaler.scale_.tolist(), "coef": sentence.coef_[0].tolist(),
         "intercept": float(sentence.intercept_[0]), "C": best_c, "answer_features": list(ANSWER_FEATURES),
@@ -225,7 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
         "features": list(FEATURES), **fitted, "seed": SEED, "trained": date.today().isoformat(),
-        "trained_on": {s: sum(q.source == s for q in questions) for s in sources},
+        "trained_on": {s: sum(q.source == s and not q.withheld for q in questions) for s in sources},
+        "withheld_negatives": sum(q.withheld for q in questions),
         "command": "python -m eval.train_scorer " + " ".join(argv if argv is not None else sys.argv[1:]),
     }, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)

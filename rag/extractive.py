@@ -27,7 +27,7 @@ from rag.enumerations import (
 from rag.relevance import Term, asked_about, coverage, focus_terms, question_terms, tag_words
 from rag.rerank import RERANK_TOP, rerank_scores
 from rag.scorer import SentenceScorer
-from rag.sentence_features import FACT_KINDS, ArticleView, QuestionView, asked_category, sentence_features
+from rag.sentence_features import FACT_KINDS, ArticleView, QuestionView, asked_category, sentence_features, with_standing
 
 if TYPE_CHECKING:
     from sentence_transformers import CrossEncoder
@@ -130,14 +130,16 @@ def fact_candidates(question: str, contexts: list[ArticleContext]) -> tuple[list
     q = QuestionView(question)
     candidates: list[Candidate] = []
     rows: list[list[float]] = []
-    for ctx in contexts:
+    articles: list[int] = []
+    for rank, ctx in enumerate(contexts):
         a = ArticleView.of(q, ctx)
         for number, s in enumerate(ctx.sentences()):
             if ctx.is_interviewer_turn(s.start):
                 continue  # the reporter asks and states nothing (「记者：停车难…怎么破解？」 holds every word asked)
             candidates.append((ctx, s.start, s.end))
             rows.append(sentence_features(q, a, ctx, s.start, s.end, number))
-    return candidates, rows
+            articles.append(rank)
+    return candidates, with_standing(rows, articles)
 
 
 def _names_the_asked(question: str, sentence: str) -> bool:

@@ -10,6 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ingest.articles import Article
 
 # words that ask, not say: they never count as content
 _QUESTION_WORDS = {
@@ -107,6 +112,16 @@ def dated(text: str, date: str | None) -> str:
         return text
     year, month, day = (int(part) for part in date.split("-"))
     return f"{text}\n{year}年{month}月{day}日"
+
+
+def article_scope(article: Article) -> str:
+    """What an article names, for the check that it names what a question names: headline and body,
+    the issue date written out (`dated`), and the paper's name from its file's name or the folders just
+    above it: in 「2023-06-08_云溪晚报.txt」 or 「云溪晚报/2023-06/08/content_1.htm」 a 全市 is 云溪, so
+    「云溪全市夜间消费额」 is this article's question."""
+    path = Path(str(article.meta.get("source_key") or article.source))
+    paper = " ".join(re.findall(r"[\u4e00-\u9fff]+", "/".join(path.parts[-4:])))
+    return dated(f"{article.title}\n{article.text}", article.date) + (f"\n{paper}" if paper else "")
 
 
 def missing_specific(terms: tuple[Term, ...], text: str) -> list[str]:

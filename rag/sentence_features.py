@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import cached_property
 
+import numpy as np
+
 from rag.context import ArticleContext
 from rag.relevance import (
     Term,
+    article_scope,
     asked_noun,
     coverage,
-    dated,
     focus_terms,
     missing_specific,
     names_asked,
@@ -58,15 +60,25 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _HOW_MANY_UNIT = re.compile(r"(?:多少|几)([\u4e00-\u9fff]{1,2})")  # 「多少人次」: a count of 人次 is asked
 _SLOT_CONTEXT = 4  # characters each side of the asking word that say what is asked (「积雪有多厚」, 「由谁主持」)
 _PRONOUN_START = re.compile(r"[\s　]*(?:他|她|它|牠|其|该|这|此|他们|她们|它们)")  # the subject is in the sentence before
+# a table row as ingest/tables.py writes it (「北山区　降水量（毫米）：143.5　…」): its first cell names the row
+_TABLE_ROW = re.compile(r"[\s　]*([^\u3000：:，,。；;]{1,24})\u3000[^\u3000]{1,24}[：:]")
+_CREDIT_LINE = re.compile(r"[\s　]*[（(]?[^（）()，,。；;]{1,16}摄[）)]?[\s　]*$")  # 「（本报记者　韩冬　摄）」 under a photo
 
-FEATURES = (
+# what `sentence_features` computes for one sentence
+OWN_FEATURES = (
     "own", "window", "own_all_terms", "article_support", "title_cover", "specific_missing", "bigram_overlap",
     "question_numbers", "asked_noun_named", "novelty", "near_hit", "article_rank", "best_hit_score",
     "position", "lead", "log_length", "role_title", "category",
     "chunk_dense", "chunk_bm25", "article_dense",
     "unit_after_number", "longest_common", "slot_before", "slot_after", "previous_overlap", "idf_overlap", "pronoun_start",
-    *(f"kind_{kind}" for kind in FACT_KINDS), "asks_fact_kind",
+    *(f"kind_{kind}" for kind in FACT_KINDS), "asks_fact_kind", "table_row_named", "credit_line",
 )
+# the same for every sentence of an article (or of the question): no standing among its sentences
+_ARTICLE_WIDE = {"article_support", "title_cover", "specific_missing", "article_rank", "best_hit_score",
+                 "article_dense", "asks_fact_kind"}
+STANDING = tuple(name for name in OWN_FEATURES if name not in _ARTICLE_WIDE)
+FEATURES = (*OWN_FEATURES, *(f"{name}_below_best" for name in STANDING))
+_STANDING_COLUMNS = [OWN_FEATURES.index(name) for name in STANDING]
 
 
 def asked_category(question: str) -> str | None:
@@ -174,7 +186,7 @@ class ArticleView:
         sentences = [article.text[s.start : s.end] for s in ctx.sentences()]
         n = len(sentences) or 1
         idf = {b: math.log((n + 1) / (1 + sum(b in text for text in sentences))) + 0.1 for b in q.bigrams}
-        missing = missing_specific(q.terms, dated(article.title + "\n" + article.text, article.date))
+        missing = missing_specific(q.terms, article_scope(article))
         return cls(
             focus=focus_terms(q.terms, article.title),
             support=_cover(q.terms, article.title + "\n" + article.text),
@@ -189,7 +201,7 @@ class ArticleView:
 
 def sentence_features(q: QuestionView, a: ArticleView, ctx: ArticleContext, start: int, end: int,
                       number: int) -> list[float]:
-    """The FEATURES of sentence [start, end), the `number`-th of its article, in FEATURES order."""
+    """The OWN_FEATURES of sentence [start, end), the `number`-th of its article, in that order."""
     text = ctx.article.text
     sentence = text[start:end]
     window = text[ctx.reply_start(start) : end]  # the speaker is often named where the paragraph starts
@@ -232,4 +244,23 @@ def sentence_features(q: QuestionView, a: ArticleView, ctx: ArticleContext, star
         1.0 if _PRONOUN_START.match(sentence) else 0.0,
         *(kinds.get(kind, 0.0) for kind in FACT_KINDS),
         1.0 if q.kinds else 0.0,
+        1.0 if (row := _TABLE_ROW.match(sentence)) and row.group(1).strip() in q.question else 0.0,
+        1.0 if _CREDIT_LINE.match(sentence) else 0.0,
     ]
+
+
+def with_standing(rows: list[list[float]], articles: list[int]) -> list[list[float]]:
+    """Each row of OWN_FEATURES followed by its STANDING features less the best of its article's
+    sentences (`articles[i]` says whose row i is): a lead that repeats the question outscores the
+    sentence holding the answer on raw overlap, so how a sentence stands among its own article's
+    sentences is what a linear model needs beside it (out of fold on the dev questions: the top
+    sentence held the answer for about 546 of 704 against 529 on raw features alone)."""
+    if not rows:
+        return []
+    own = np.asarray(rows, dtype=float)
+    standing = own[:, _STANDING_COLUMNS]
+    owners = np.asarray(articles)
+    for article in np.unique(owners):
+        mine = owners == article
+        standing[mine] -= standing[mine].max(axis=0)
+    return np.hstack([own, standing]).tolist()

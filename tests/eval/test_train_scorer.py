@@ -42,6 +42,7 @@ def test_training_writes_a_model_the_engine_answers_with(tmp_path: Path, embedde
 
     model = json.loads((tmp_path / "model.json").read_text(encoding="utf-8"))
     assert model["trained_on"] == {"mine": len(QUESTIONS) + len(NOT_IN_ARCHIVE)} and model["seed"] == 0
+    assert 0 < model["withheld_negatives"] <= len(QUESTIONS)  # asked again without their gold article
     scorer = SentenceScorer.load(tmp_path / "model.json")
     assert 0 < scorer.maybe_at <= scorer.answer_at < 1
     engine = Engine(tmp_path / "work" / "paper", EngineConfig(scorer=tmp_path / "model.json"), embedder=embedder)

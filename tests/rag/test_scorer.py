@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from ingest.embed import Embedder
+from ingest.pipeline import ingest_paths
 from rag.engine import UNSURE, Engine, EngineConfig
 from rag.extractive import fact_candidates
 from rag.scorer import ANSWER_FEATURES, DEFAULT_MODEL, ScorerMismatch, SentenceScorer, load_scorer
-from rag.sentence_features import FEATURES
+from rag.sentence_features import FEATURES, OWN_FEATURES, STANDING, with_standing
 from tests.conftest import paper_index
 
 REPORT = ("本报讯 3月14日，江州市春风行动大型招聘会在市人力资源市场举行。\n"
@@ -68,3 +69,30 @@ def test_each_hit_keeps_its_dense_and_bm25_scores_through_the_fusion(engine: Eng
     hits = [hit for ctx in engine.read("招聘会有多少家企业到场？") for hit in ctx.hits]
     assert any(0 < hit.dense <= 1 for hit in hits)  # the cosine the fused reciprocal rank would lose
     assert max(hit.lexical for hit in hits) == 1.0  # BM25 as a share of the question's best chunk
+
+
+def test_a_sentences_standing_is_measured_against_its_own_articles_best() -> None:
+    own = len(OWN_FEATURES)
+    rows = [[1.0] * own, [3.0] * own, [2.0] * own]
+    extended = with_standing(rows, [0, 0, 1])
+    assert [len(row) for row in extended] == [len(FEATURES)] * 3
+    assert extended[0][own:] == [-2.0] * len(STANDING)  # below the 3.0 of its article's other sentence
+    assert extended[1][own:] == [0.0] * len(STANDING) and extended[2][own:] == [0.0] * len(STANDING)  # each its article's best
+    assert with_standing([], []) == []
+
+
+def test_a_table_row_named_by_the_question_and_a_photo_credit_are_features(tmp_path: Path, embedder: Embedder) -> None:
+    text = ("本报讯 7月20日，全市普降暴雨，平均降水量98.3毫米，最大降水出现在北山区石门镇。\n"
+            "区县　降水量（毫米）　较常年同期\n城关区　86.4　偏多三成\n北山区　143.5　偏多近一倍\n"
+            "7月20日，城关区消防救援人员转移被困群众。\n（本报记者　韩冬　摄）")
+    (tmp_path / "issue.txt").write_text("# 全市普降暴雨\n\n" + text, encoding="utf-8")  # tables get their headers in issue files
+    ingest_paths([str(tmp_path / "issue.txt")], tmp_path / "index", embedder=embedder)
+    engine = Engine(tmp_path / "index", embedder=embedder)
+    question = "北山区的降水量是多少毫米？"
+    candidates, rows = fact_candidates(question, engine.read(question))
+    by_text = {ctx.article.text[start:end].strip(): row for (ctx, start, end), row in zip(candidates, rows)}
+    named, credit = FEATURES.index("table_row_named"), FEATURES.index("credit_line")
+    assert by_text["北山区　降水量（毫米）：143.5　较常年同期：偏多近一倍"][named] == 1.0
+    assert by_text["城关区　降水量（毫米）：86.4　较常年同期：偏多三成"][named] == 0.0  # a row the question does not name
+    assert by_text["（本报记者　韩冬　摄）"][credit] == 1.0
+    assert sum(row[credit] for row in rows) == 1.0

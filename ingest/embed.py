@@ -405,10 +405,26 @@ def _in_local_cache(repo_id: str) -> bool:
     return isinstance(try_to_load_from_cache(repo_id, "modules.json"), str)
 
 
+ONEDNN_CACHE = "32"  # oneDNN primitives kept: the shapes of one piece's batches; oneDNN's default is 1,024
+
+
+def _bound_onednn_cache() -> None:
+    """Keep oneDNN's cache of compiled primitives small before torch first uses it (oneDNN reads the
+    variable once, at its first primitive). The bf16 matrix products compile one per batch shape, and
+    every piece brings new lengths: with the default 1,024 the memory grew with every batch. Measured on
+    the first 1,000 stories of 2023 (2,309 chunks), old and new back to back, one other process busy
+    (load average 3.1 on the 2 cores): ingest peak RSS 1,448 -> 1,306 MB, 15.31 -> 15.25 chunks/s;
+    embedding alone 1,250 -> 1,079 MB after the last batch (no cache at all: 1,071 MB, 1.4 % slower).
+    A value the user set stands."""
+    if "DNNL_PRIMITIVE_CACHE_CAPACITY" not in os.environ:
+        os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", ONEDNN_CACHE)
+
+
 def _sentence_transformer(model: str, prompts: dict[str, str] | None, local_only: bool,
                           model_kwargs: dict[str, Any] | None = None) -> Any:
     """SentenceTransformer on the CPU, without transformers' progress bar on stderr."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    _bound_onednn_cache()
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as transformers_logging
 

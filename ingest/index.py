@@ -460,13 +460,13 @@ class Index:
             self._bm25.apply(self._tokens_of(list(added)), deleted, generation, seq)
         self._done_with_log(seq)
 
-    def _tokens_of(self, chunk_ids: list[str]) -> list[tuple[str, str]]:
-        """(chunk id, tokens) of `chunk_ids` that the store holds, in that order."""
-        found: dict[str, str] = {}
+    def _tokens_of(self, chunk_ids: list[str]) -> Iterator[tuple[str, str]]:
+        """(chunk id, tokens) of `chunk_ids` that the store holds, in that order, read 500 at a time:
+        a whole run's tokens are never in memory at once (BM25 builds its delta from them in batches)."""
         for start in range(0, len(chunk_ids), 500):
             part = chunk_ids[start : start + 500]
-            found.update(self.db.execute(f"select id, tokens from chunks where id in ({','.join('?' * len(part))})", part))
-        return [(i, found[i]) for i in chunk_ids if i in found]
+            found = dict(self.db.execute(f"select id, tokens from chunks where id in ({','.join('?' * len(part))})", part))
+            yield from ((i, found[i]) for i in part if i in found)
 
     def compact(self, wait_seconds: float = 0.0) -> dict[str, int]:
         """Merge BM25's delta segments and tombstones into one segment (from arrays, no text read),

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from ingest.articles import Article
-from ingest.bm25 import MAX_DELTAS, Bm25Files
+from ingest import bm25_segment
+from ingest.bm25 import MAX_DELTAS, Bm25Files, _build_in_batches
 from ingest.chunk import chunk_article
 from ingest.index import Index
 from ingest.pipeline import IngestReport, collect_articles
@@ -77,6 +78,22 @@ def test_segments_score_exactly_like_one_full_index(tmp_path: Path) -> None:
     files.compact("g-last", 0)
     assert len(files.manifest()["segments"]) == 1
     _assert_equals_full_rebuild(files, live, queries)
+
+
+def test_a_delta_read_from_an_iterator_in_small_batches_is_the_one_segment_of_its_rows(tmp_path: Path) -> None:
+    """A big run's tokens reach BM25 a few thousand rows at a time (bm25.BUILD_ROWS): the segment
+    built batch by batch is the one built from all rows at once, array for array."""
+    rows = [(f"s{i}", " ".join(tokenize_bigram(s))) for i, s in enumerate(_sentences())]
+    whole = bm25_segment.build((i, t.split(" ")) for i, t in rows)
+    batched = _build_in_batches(iter(rows), batch_rows=7)  # about 15 batches: merges on the way
+    assert batched is not None and batched.terms == whole.terms and batched.ids == whole.ids
+    for name in ("indptr", "rows", "tf", "lengths"):
+        assert np.array_equal(getattr(batched, name), getattr(whole, name)), name
+    assert _build_in_batches(iter([])) is None
+    files = Bm25Files(tmp_path)
+    files.rebuild(iter([rows[:20]]), "g0", 0)
+    files.apply((row for row in rows[20:]), set(), "g1", 0)  # a one-shot generator, as Index._tokens_of gives
+    _assert_equals_full_rebuild(files, dict(rows), _queries(_sentences()))
 
 
 def _items(titles_texts: list[tuple[str, str]]) -> tuple[list[tuple[Article, list, list[list[str]]]], np.ndarray]:
@@ -148,8 +165,6 @@ def test_a_crash_between_segment_and_manifest_keeps_the_old_bm25(index: Index) -
         files = index._bm25
         files.collect_garbage()
         orphan = files.folder / f"s{files.manifest()['next']:06d}"
-        from ingest import bm25_segment
-
         bm25_segment.save(bm25_segment.build([("x:0", ["半截"])]), orphan)
         (files.folder / "manifest.json.tmp").write_text("{half")
     reader = Index.open(index.directory)

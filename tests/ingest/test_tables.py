@@ -23,3 +23,10 @@ def test_name_lists_and_sentences_are_not_tables() -> None:
     sentences = ["区县　降水量", "城关区，86.4", "北山区，143.5"]
     assert with_headers(sentences) == sentences
     assert with_headers(["区县　降水量", "城关区　86.4"]) == ["区县　降水量", "城关区　86.4"]  # one row: no table
+
+
+def test_a_table_in_a_jsonl_record_gets_its_headers_too() -> None:
+    text = RAIN.split("\n\n", 1)[1]
+    (article,) = split_document(Document("rain.jsonl", text, record_id="7", title="我市启动防汛应急响应", is_record=True))
+    assert "北山区　降水量（毫米）：143.5　较常年同期：偏多近一倍" in article.text.split("\n")
+    assert article.meta["record_id"] == "7"

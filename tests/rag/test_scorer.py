@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from ingest.embed import Embedder
-from ingest.pipeline import ingest_paths
 from rag.engine import UNSURE, Engine, EngineConfig
 from rag.extractive import fact_candidates
 from rag.scorer import ANSWER_FEATURES, DEFAULT_MODEL, ScorerMismatch, SentenceScorer, load_scorer
@@ -85,9 +84,8 @@ def test_a_table_row_named_by_the_question_and_a_photo_credit_are_features(tmp_p
     text = ("本报讯 7月20日，全市普降暴雨，平均降水量98.3毫米，最大降水出现在北山区石门镇。\n"
             "区县　降水量（毫米）　较常年同期\n城关区　86.4　偏多三成\n北山区　143.5　偏多近一倍\n"
             "7月20日，城关区消防救援人员转移被困群众。\n（本报记者　韩冬　摄）")
-    (tmp_path / "issue.txt").write_text("# 全市普降暴雨\n\n" + text, encoding="utf-8")  # tables get their headers in issue files
-    ingest_paths([str(tmp_path / "issue.txt")], tmp_path / "index", embedder=embedder)
-    engine = Engine(tmp_path / "index", embedder=embedder)
+    record = {"id": "9", "title": "全市普降暴雨", "date": "2024-07-21", "content": text}
+    engine = Engine(paper_index(tmp_path, [record], embedder), embedder=embedder)
     question = "北山区的降水量是多少毫米？"
     candidates, rows = fact_candidates(question, engine.read(question))
     by_text = {ctx.article.text[start:end].strip(): row for (ctx, start, end), row in zip(candidates, rows)}

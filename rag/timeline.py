@@ -152,7 +152,8 @@ def _words(text: str) -> list[str]:
 def date_of(ctx: ArticleContext, start: int, end: int) -> tuple[int, ...] | None:
     """The date the sentence [start, end) reports: its own 2019年7月8日 / 7月8日 / 8日, missing parts
     taken from the text before it, then the issue date; without a date of its own, the last date
-    written before it. None when nothing gives a year."""
+    written before it. The year is 0 when nothing gives one (an issue file whose name holds no year:
+    its 11月16日 still orders against the same issue's 11月9日); None without even a month."""
     text = ctx.article.text
     issue = tuple(int(p) for p in ctx.article.date.split("-")) if ctx.article.date else ()
     own = _dates(text[start:end])
@@ -163,7 +164,9 @@ def date_of(ctx: ArticleContext, start: int, end: int) -> tuple[int, ...] | None
     if year is None:
         year = _year_of(month, day, _YEAR_MONTH.findall(text[max(0, start - 1000) : start]), issue)
     if year is None:
-        return None
+        if month is None:
+            return None
+        year = 0
     if month is None and day is not None:  # 「8日上午」 in a dated news report: the issue's month
         month = issue[1] if len(issue) > 1 and issue[0] == year else None
     return tuple(part for part in (year, month, day if month else None) if part is not None)
@@ -195,18 +198,23 @@ def _dates(text: str) -> list[tuple[int | None, int | None, int | None]]:
 
 
 def find_event(event: str, read: Callable[[str], list[ArticleContext]], scorer: SentenceScorer) -> DatedEvent | None:
-    """The sentence the scorer likes best for `event` among the articles read for it, and its date;
-    None when the best article does not name the event's names, places and numbers, or gives no date."""
+    """The article the scorer likes best for `event`, its likeliest sentence that writes a date (else
+    its likeliest sentence), and that date; None when the article does not name the event's names,
+    places and numbers, or gives no date."""
     contexts = read(event)
     candidates, rows = fact_candidates(event, contexts)
     if not candidates:
         return None
     probability = scorer.probabilities(rows)
-    ctx, start, end = candidates[int(probability.argmax())]
-    if missing_specific(question_terms(event), article_scope(ctx.article)):
+    best = candidates[int(probability.argmax())][0]
+    if missing_specific(question_terms(event), article_scope(best.article)):
         return None
-    when = date_of(ctx, start, end)
-    return DatedEvent(event, when, ctx, start, end) if when else None
+    # the likeliest sentence of that article that writes a date itself: the citation shows the date
+    mine = sorted((i for i, c in enumerate(candidates) if c[0] is best), key=lambda i: -probability[i])
+    dated = [i for i in mine if _dates(best.article.text[candidates[i][1] : candidates[i][2]])]
+    _, start, end = candidates[(dated or mine)[0]]
+    when = date_of(best, start, end)
+    return DatedEvent(event, when, best, start, end) if when else None
 
 
 def compare(comparison: Comparison, read: Callable[[str], list[ArticleContext]],
@@ -225,6 +233,9 @@ def compare(comparison: Comparison, read: Callable[[str], list[ArticleContext]],
 
 
 def _verdict(comparison: Comparison, events: list[DatedEvent]) -> str | None:
+    if any(e.when[0] == 0 for e in events) and (comparison.grain == 1 or len({(e.when[0] == 0, e.ctx.article.source)
+                                                                            for e in events}) > 1):
+        return None  # a date without its year compares only within its own issue, and never by year
     if comparison.asks == "same":
         grain = comparison.grain
         if any(len(e.when) < grain for e in events):
@@ -243,5 +254,5 @@ def _verdict(comparison: Comparison, events: list[DatedEvent]) -> str | None:
 
 
 def written(when: tuple[int, ...]) -> str:
-    """(2019, 7, 8) as 2019年7月8日; (2019, 7) as 2019年7月."""
-    return "".join(f"{part}{unit}" for part, unit in zip(when, "年月日"))
+    """(2019, 7, 8) as 2019年7月8日; (2019, 7) as 2019年7月; (0, 11, 16), the year unknown, as 11月16日."""
+    return "".join(f"{part}{unit}" for part, unit in zip(when, "年月日") if part)

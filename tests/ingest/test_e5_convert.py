@@ -13,7 +13,10 @@ import numpy as np
 import pytest
 
 from ingest.e5_convert import (
+    KEPT_PIECES,
     ConversionError,
+    build_tokenizer,
+    covers,
     ensure_converted,
     models_home,
     read_bundled,
@@ -69,6 +72,25 @@ def test_vectors_agree_with_the_engine(model: Any, engine: Any) -> None:
     assert float((ours * theirs).sum(axis=1).min()) >= 0.999
     query = model.encode_query(["王宏伟提出了哪几点要求"], normalize_embeddings=True)[0]
     assert float(query @ engine.query("王宏伟提出了哪几点要求")) >= 0.999
+
+
+def test_covered_texts_get_the_pieces_of_the_full_table_and_their_rows(model: Any, folder: Path) -> None:
+    """The folder keeps the pieces of the characters news prints (a trie of all 250k held 280 MB); a
+    text of those characters must get exactly the pieces, and so the rows, the full table gives it."""
+    bundled = read_bundled(source_file())
+    full = build_tokenizer(bundled)
+    kept = np.load(folder / KEPT_PIECES)
+    assert len(kept) < len(bundled.pieces) / 2 and list(kept[:4]) == sorted(bundled.special.values())
+    normalise = model.tokenizer.backend_tokenizer.normalizer.normalize_str
+    texts = [*NEWS, *_sample_paragraphs(), "①②③ ■◆● 1/2 ½ 3×4 α粒子 ㎡ é"]
+    for text in texts:
+        assert covers(normalise("passage: " + text)), text[:40]
+        ours = model.tokenizer("passage: " + text)["input_ids"]
+        assert [int(kept[n]) for n in ours] == full.encode("passage: " + text).ids, text[:40]
+    rows = model[0].auto_model.embeddings.word_embeddings.weight.detach().numpy()
+    words = bundled.tensors["embeddings.word_embeddings.weight"]
+    assert np.array_equal(rows[[0, 3, 500, len(kept) - 1]], words[kept[[0, 3, 500, len(kept) - 1]]])
+    assert not covers(normalise("Москва")) and not covers(normalise("東京タワー"))  # these go to the engine
 
 
 def test_the_normaliser_is_the_engines_map_on_every_character(model: Any) -> None:

@@ -115,7 +115,18 @@ def ensure_converted(home: Path | None = None, source: Path | None = None) -> Pa
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    _remove_older_layouts(target)
     return target
+
+
+def _remove_older_layouts(target: Path) -> None:
+    """Delete this file's conversions in an older folder layout (the first had no -vN): nothing reads
+    them any more, and each holds hundreds of MB of the user's disk. A process still using one keeps
+    its memory-mapped weights until it ends."""
+    stem = target.name.rsplit("-v", 1)[0]
+    for old in target.parent.glob(f"{stem}*"):
+        if old != target and old.is_dir() and (old.name == stem or old.name.startswith(f"{stem}-v")):
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def convert(source: Path, folder: Path) -> None:

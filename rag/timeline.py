@@ -233,9 +233,10 @@ def compare(comparison: Comparison, read: Callable[[str], list[ArticleContext]],
 
 
 def _verdict(comparison: Comparison, events: list[DatedEvent]) -> str | None:
-    if any(e.when[0] == 0 for e in events) and (comparison.grain == 1 or len({(e.when[0] == 0, e.ctx.article.source)
-                                                                            for e in events}) > 1):
-        return None  # a date without its year compares only within its own issue, and never by year
+    yearless = [e.when[0] == 0 for e in events]
+    if any(yearless) and (comparison.grain == 1 or not all(yearless)
+                          or len({e.ctx.article.source for e in events}) > 1):
+        return None  # a date without its year compares only with another of its own issue, and never by year
     if comparison.asks == "same":
         grain = comparison.grain
         if any(len(e.when) < grain for e in events):

@@ -96,6 +96,20 @@ def test_a_delta_read_from_an_iterator_in_small_batches_is_the_one_segment_of_it
     _assert_equals_full_rebuild(files, dict(rows), _queries(_sentences()))
 
 
+def test_a_merge_placed_a_few_postings_at_a_time_equals_one_build_of_the_live_rows() -> None:
+    """Merges place postings `block` at a time to bound their memory: with blocks far smaller than
+    a segment, and rows dropped from both parts, the merged arrays are those of one build."""
+    rows = [(f"s{i}", tokenize_bigram(s)) for i, s in enumerate(_sentences())]
+    first, second = bm25_segment.build(iter(rows[:40])), bm25_segment.build(iter(rows[40:]))
+    alive_first, alive_second = np.arange(40) % 3 != 0, np.arange(len(rows) - 40) % 4 != 1
+    merged = bm25_segment.merge([(first, alive_first), (second, alive_second)], block=5)
+    live = [row for row, alive in zip(rows, [*alive_first, *alive_second]) if alive]
+    whole = bm25_segment.build(iter(live))
+    assert len(first.rows) > 50 * 5 and merged.terms == whole.terms and merged.ids == whole.ids
+    for name in ("indptr", "rows", "tf", "lengths"):
+        assert np.array_equal(getattr(merged, name), getattr(whole, name)), name
+
+
 def _items(titles_texts: list[tuple[str, str]]) -> tuple[list[tuple[Article, list, list[list[str]]]], np.ndarray]:
     items = []
     for title, text in titles_texts:
